@@ -1,0 +1,43 @@
+# Softy-Pinko Docker. `make up` starts the most complete stack; `make test` proves every task.
+# Every target bootstraps what it needs (tools/bootstrap.sh) and is safe to run twice.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Compose and the CLI: no "What's next" hints or pulls from a registry that is not there.
+export DOCKER_CLI_HINTS := false
+
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap bases up down ps test test-unit lint clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
+	@tools/bootstrap.sh
+
+bases: bootstrap ## Pull every base image, or build a cached stand-in when offline
+	@$(PYTHON) tools/baseimages.py ensure
+
+up: bases ## Build and start the most complete stack, wait until healthy, print its URLs
+	@$(PYTHON) tools/stack.py up
+
+down: bootstrap ## Stop the stack started by `make up`
+	@$(PYTHON) tools/stack.py down
+
+ps: bootstrap ## Show the containers of the `make up` stack and their health
+	@$(PYTHON) tools/stack.py ps
+
+test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
+	@$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS)
+
+test-unit: bootstrap ## Only the tests that need no Docker
+	@$(PYTHON) -m pytest -c tests/pytest.ini tests/unit $(PYTEST_ARGS)
+
+clean: down ## Remove the stack, the project's images and reports (keeps base images)
+	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' | xargs -r docker image rm -f >/dev/null
+	@rm -rf reports

@@ -1,0 +1,110 @@
+"""The base-image tool's logic, without Docker: parsing, the online/offline decision, cache keys."""
+import dataclasses
+
+import pytest
+
+import baseimages as bi
+
+MULTI_STAGE = """\
+# syntax comments and blank lines are ignored
+
+ARG PY_TAG=3.13-slim
+ARG REGISTRY
+FROM --platform=$BUILDPLATFORM python:${PY_TAG} AS build
+RUN pip wheel -r requirements.txt
+FROM build AS test
+FROM ${REGISTRY:-docker.io/library/}nginx:1.30 \\
+    AS web
+COPY --from=build /wheels /wheels
+FROM scratch
+FROM python:3.13-slim
+"""
+
+
+def test_bases_follow_arg_defaults_and_skip_stages_and_scratch():
+    assert bi.bases_in_dockerfile(MULTI_STAGE) == [
+        "python:3.13-slim", "docker.io/library/nginx:1.30"]
+
+
+def test_arg_after_first_from_does_not_change_bases():
+    text = "ARG TAG=1\nFROM img:$TAG\nARG TAG=2\nFROM other:$TAG\n"
+    # A global ARG is the only kind FROM sees; the later ARG belongs to a stage.
+    assert bi.bases_in_dockerfile(text) == ["img:1", "other:1"]
+
+
+def test_bases_in_repo_cover_exactly_the_tasks(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text("FROM ubuntu:latest\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "Dockerfile").write_text("FROM ignored:1\n")
+    (tmp_path / "b.Dockerfile").write_text("FROM nginx:1.30\n")
+    found = bi.bases_in_repo(tmp_path)
+    assert sorted(found) == ["nginx:1.30", "ubuntu:latest"]
+
+
+def test_the_repo_uses_the_three_supported_bases():
+    bases = set(bi.bases_in_repo())
+    assert "ubuntu:latest" in bases
+    for image in bases:
+        bi.recipe_for(image)  # raises for a base without a stand-in recipe
+
+
+@pytest.mark.parametrize("image,recipe", [
+    ("ubuntu:latest", "ubuntu"), ("python:3.13-slim", "python"),
+    ("python:3.13.5-slim-trixie", "python"), ("nginx:1.30", "nginx"),
+    ("docker.io/library/nginx:1.30.6", "nginx")])
+def test_recipe_for_known_images(image, recipe):
+    assert bi.recipe_for(image).name == recipe
+
+
+@pytest.mark.parametrize("image", ["python:3.12-slim", "nginx:1.26", "alpine:3", "ubuntu:24.04"])
+def test_recipe_for_unknown_image_is_a_clear_error(image):
+    with pytest.raises(SystemExit, match="no stand-in recipe"):
+        bi.recipe_for(image)
+
+
+@pytest.mark.parametrize("rc,output,expected", [
+    (0, "docker.io/library/nginx:1.30", "pulled"),
+    (1, 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
+     "offline"),
+    (1, "net/http: TLS handshake timeout", "offline"),
+    (1, "manifest for nginx:9.9 not found: manifest unknown", "error"),
+    (1, "pull access denied for nope, repository does not exist", "error"),
+])
+def test_classify_pull(rc, output, expected):
+    assert bi.classify_pull(rc, output) == expected
+
+
+@pytest.mark.parametrize("labels,expected", [
+    (None, "fetch"),                                                     # missing
+    ({}, "ok"),                                                          # official, no labels
+    ({"maintainer": "x"}, "ok"),                                         # official
+    ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "k1"}, "ok"),              # fresh stand-in
+    ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "old"}, "fetch"),          # stale stand-in
+])
+def test_plan(labels, expected):
+    assert bi.plan("python:3.13-slim", labels, "k1") == expected
+
+
+def test_cache_key_changes_only_where_inputs_change():
+    tool = "tool v1"
+    reqs = {"task1/back-end/requirements.txt": "flask==3.1.3\n"}
+    bumped = {"task1/back-end/requirements.txt": "flask==3.1.4\n"}
+    python, nginx = bi.recipe_for("python:3.13-slim"), bi.recipe_for("nginx:1.30")
+    # A requirement bump rebuilds the Python stand-in, and only it.
+    assert bi.cache_key(python, tool, reqs) != bi.cache_key(python, tool, bumped)
+    assert bi.cache_key(nginx, tool, reqs) == bi.cache_key(nginx, tool, bumped)
+    # ... and it reuses the bootstrapped filesystem.
+    assert bi.rootfs_key(python, tool) == bi.rootfs_key(python, "tool v1")
+    # Nothing changed: the same key.
+    assert bi.cache_key(python, tool, dict(reqs)) == bi.cache_key(python, tool, reqs)
+    # The tool itself or the recipe changed: every stand-in is rebuilt.
+    assert bi.cache_key(nginx, "tool v2", reqs) != bi.cache_key(nginx, tool, reqs)
+    changed = dataclasses.replace(nginx, packages=("nginx", "curl"))
+    assert bi.cache_key(changed, tool, reqs) != bi.cache_key(nginx, tool, reqs)
+    assert bi.rootfs_key(changed, tool) != bi.rootfs_key(nginx, tool)
+
+
+def test_archive_url_is_plain_http_debian():
+    url = bi.archive_url()
+    assert url.startswith("http://") and url.endswith("/debian")

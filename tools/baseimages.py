@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Make every base image named by the repo's Dockerfiles available locally.
+
+For each base (``FROM`` lines, multi-stage and ``ARG`` defaults included) that is missing, try
+``docker pull``. When the registry cannot be reached, build a *stand-in* from Debian packages:
+an image tagged with the official name, labelled as a stand-in, that behaves like the official
+image for everything this repo's Dockerfiles rely on. Stand-ins are cached: a label carries a
+key computed from their inputs (the recipe, this file, and for Python the requirements files),
+and an image is rebuilt only when that key changes.
+
+Usage: baseimages.py [ensure|list|status]   (default: ensure)
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STANDIN_LABEL = "org.softy-pinko.standin"
+KEY_LABEL = "org.softy-pinko.standin.key"
+DEFAULT_ARCHIVE = "http://deb.debian.org/debian"
+SKIP_DIRS = {".git", ".venv", "node_modules", "reports"}
+# Wheels for the image's Python come from the host: inside a container PyPI's TLS fails here.
+WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the bases
+# --------------------------------------------------------------------------------------------
+def logical_lines(text: str) -> list[str]:
+    """Dockerfile lines with backslash continuations joined and comments dropped."""
+    lines, current = [], ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        lines.append((current + stripped).strip())
+        current = ""
+    if current.strip():
+        lines.append(current.strip())
+    return lines
+
+
+def _substitute(value: str, args: dict[str, str]) -> str:
+    """Expand $NAME, ${NAME} and ${NAME:-default} from the Dockerfile's global ARGs."""
+    def repl(match: re.Match) -> str:
+        name = match.group(1) or match.group(3)
+        return args.get(name) or match.group(2) or ""
+
+    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", repl, value)
+
+
+def bases_in_dockerfile(text: str) -> list[str]:
+    """Base images a Dockerfile pulls, in order, without stage references or ``scratch``."""
+    global_args: dict[str, str] = {}
+    stages: set[str] = set()
+    bases: list[str] = []
+    seen_from = False
+    for line in logical_lines(text):
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ARG" and not seen_from:
+            for token in shlex.split(rest):
+                name, _, default = token.partition("=")
+                global_args[name] = default
+        elif keyword == "FROM":
+            seen_from = True
+            tokens = [t for t in rest.split() if not t.startswith("--")]
+            if not tokens:
+                continue
+            image = _substitute(tokens[0], global_args)
+            if len(tokens) >= 3 and tokens[1].lower() == "as":
+                stages.add(tokens[2].lower())
+            if image.lower() in stages or image == "scratch" or not image:
+                continue
+            if image not in bases:
+                bases.append(image)
+    return bases
+
+
+def dockerfiles(root: Path = REPO) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def bases_in_repo(root: Path = REPO) -> dict[str, list[Path]]:
+    """Every base image in the repo, mapped to the Dockerfiles that name it."""
+    result: dict[str, list[Path]] = {}
+    for path in dockerfiles(root):
+        for image in bases_in_dockerfile(path.read_text()):
+            result.setdefault(image, []).append(path)
+    return result
+
+
+def requirements_files(root: Path = REPO) -> list[Path]:
+    """Requirements files that Dockerfiles install: every requirements*.txt under task*/."""
+    return sorted(p for p in root.glob("task*/**/requirements*.txt") if p.is_file())
+
+
+# --------------------------------------------------------------------------------------------
+# Stand-in recipes
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to build a stand-in for one official image from Debian packages."""
+
+    name: str                 # short name for logs and the intermediate rootfs tag
+    release: str              # Debian release to bootstrap
+    packages: tuple[str, ...]
+    setup: str                # shell run inside the rootfs (chroot) after bootstrap
+    dockerfile: str           # the final image's Dockerfile, FROM the rootfs
+    wheelhouse: bool = False  # Python: bundle wheels of every requirements file
+    python_version: str = ""
+
+
+_APT_SETUP = """
+# Some archive releases are past their Valid-Until date; apt inside the image must still work.
+echo 'Acquire::Check-Valid-Until "false";' > /etc/apt/apt.conf.d/99no-check-valid-until
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old /var/log/*.log
+"""
+
+_UBUNTU = Recipe(
+    name="ubuntu",
+    release="trixie",
+    packages=(),
+    setup=_APT_SETUP,
+    dockerfile="""
+CMD ["/bin/bash"]
+""",
+)
+
+_PYTHON = Recipe(
+    name="python",
+    release="trixie",
+    python_version="3.13",
+    packages=("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates"),
+    wheelhouse=True,
+    setup=_APT_SETUP + """
+# The official image's pip installs system-wide; Debian's marker would refuse it.
+rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+find /usr/lib/python3* -name '__pycache__' -prune -exec rm -rf {} +
+""",
+    dockerfile="""
+COPY wheels/ /opt/standin-wheels/
+# pip finds every package the repo needs in the wheelhouse, never on the network.
+RUN printf '[global]\\nno-index = true\\nfind-links = /opt/standin-wheels\\n' > /etc/pip.conf
+ENV LANG=C.UTF-8 PYTHON_VERSION=3.13
+CMD ["python3"]
+""",
+)
+
+_NGINX = Recipe(
+    name="nginx",
+    release="forky",
+    packages=("nginx",),
+    setup=_APT_SETUP + """
+# Reproduce the parts of the official image's layout this repo relies on:
+# user nginx (uid/gid 101), conf.d included from nginx.conf, logs on stdout/stderr.
+rm -f /etc/nginx/sites-enabled/default
+groupadd --system --gid 101 nginx
+useradd --system --uid 101 --gid nginx --no-create-home --home-dir /nonexistent \\
+    --shell /usr/sbin/nologin nginx
+mkdir -p /var/cache/nginx /usr/share/nginx/html /docker-entrypoint.d
+ln -sf /dev/stdout /var/log/nginx/access.log
+ln -sf /dev/stderr /var/log/nginx/error.log
+""",
+    dockerfile="""
+EXPOSE 80
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+""",
+)
+
+
+def recipe_for(image: str) -> Recipe:
+    """The stand-in recipe for an official image reference, or a clear error."""
+    repo, _, tag = image.partition(":")
+    tag = tag or "latest"
+    repo = repo.removeprefix("docker.io/").removeprefix("library/")
+    if repo == "ubuntu" and tag == "latest":
+        return _UBUNTU
+    if repo == "python" and re.fullmatch(r"3\.13(\.\d+)?-slim(-trixie)?", tag):
+        return _PYTHON
+    if repo == "nginx" and re.fullmatch(r"1\.30(\.\d+)?", tag):
+        return _NGINX
+    raise SystemExit(
+        f"error: no stand-in recipe for {image!r}; the registry is unreachable, so either make "
+        f"the registry reachable or add a recipe to {Path(__file__).relative_to(REPO)}")
+
+
+def cache_key(recipe: Recipe, tool_source: str, requirements: dict[str, str]) -> str:
+    """Key of a stand-in's inputs: the recipe, this tool, and (Python only) requirements."""
+    digest = hashlib.sha256()
+    digest.update(repr(dataclasses.astuple(recipe)).encode())
+    digest.update(tool_source.encode())
+    if recipe.wheelhouse:
+        for name in sorted(requirements):
+            digest.update(name.encode() + b"\0" + requirements[name].encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def rootfs_key(recipe: Recipe, tool_source: str) -> str:
+    """Key of the bootstrapped filesystem alone, shared by rebuilds that only change wheels."""
+    return cache_key(dataclasses.replace(recipe, dockerfile="", wheelhouse=False), tool_source, {})
+
+
+# --------------------------------------------------------------------------------------------
+# Online / offline decision
+# --------------------------------------------------------------------------------------------
+_UNREACHABLE = re.compile(
+    r"no such host|dial tcp|i/o timeout|connection refused|network is unreachable|"
+    r"TLS handshake timeout|Client.Timeout|temporary failure in name resolution|"
+    r"server misbehaving|timed out", re.IGNORECASE)
+
+
+def classify_pull(returncode: int, output: str) -> str:
+    """'pulled', 'offline' (registry unreachable: build a stand-in) or 'error' (a real error)."""
+    if returncode == 0:
+        return "pulled"
+    if _UNREACHABLE.search(output):
+        return "offline"
+    return "error"
+
+
+def plan(image: str, local_labels: dict[str, str] | None, expected_key: str) -> str:
+    """What to do with one base image.
+
+    'ok'      the official image, or an up-to-date stand-in, is present;
+    'fetch'   missing, or a stale stand-in: try the registry, fall back to a stand-in.
+    """
+    if local_labels is None:
+        return "fetch"
+    if local_labels.get(STANDIN_LABEL) != "true":
+        return "ok"
+    return "ok" if local_labels.get(KEY_LABEL) == expected_key else "fetch"
+
+
+# --------------------------------------------------------------------------------------------
+# Docker plumbing
+# --------------------------------------------------------------------------------------------
+def log(message: str) -> None:
+    print(f"[bases] {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def image_labels(image: str) -> dict[str, str] | None:
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", image],
+        capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    import json
+    return json.loads(proc.stdout.strip() or "null") or {}
+
+
+def image_size_mb(image: str) -> float:
+    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", image],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip()) / 1e6
+
+
+def archive_url() -> str:
+    """The Debian archive the host's own APT sources use (deb822 or one-line format)."""
+    candidates = sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    candidates += [Path("/etc/apt/sources.list")]
+    for path in candidates:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for match in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", text, re.M):
+            url = match.group(1).rstrip("/")
+            if url.endswith("/debian"):
+                return url.replace("https://", "http://")
+    return DEFAULT_ARCHIVE
+
+
+def download_wheels(target: Path, version: str) -> None:
+    files = requirements_files()
+    if not files:
+        return
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+           "--only-binary=:all:", "--python-version", version, "--implementation", "cp",
+           "-d", str(target)]
+    for platform in WHEEL_PLATFORMS:
+        cmd += ["--platform", platform]
+    for path in files:
+        cmd += ["-r", str(path)]
+    run(cmd)
+
+
+def build_rootfs(recipe: Recipe, tag: str, key: str) -> None:
+    """debootstrap the recipe's release with its packages and import it as ``tag``."""
+    if shutil.which("debootstrap") is None:
+        raise SystemExit("error: debootstrap is missing; run `make bootstrap` (installs it)")
+    with tempfile.TemporaryDirectory(prefix=f"standin-{recipe.name}-") as tmp:
+        root = Path(tmp) / "rootfs"
+        cmd = ["debootstrap", "--variant=minbase"]
+        if recipe.packages:
+            cmd.append("--include=" + ",".join(recipe.packages))
+        cmd += [recipe.release, str(root), archive_url()]
+        script = Path("/usr/share/debootstrap/scripts") / recipe.release
+        if not script.exists():  # an older debootstrap knows no newer release: use the generic one
+            cmd.append(str(script.with_name("sid")))
+        log(f"{recipe.name}: debootstrap {recipe.release} {' '.join(recipe.packages)}")
+        with open(Path(tmp) / "debootstrap.log", "w") as out:
+            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            sys.stdout.write((Path(tmp) / "debootstrap.log").read_text()[-4000:])
+            raise SystemExit(f"error: debootstrap failed for the {recipe.name} stand-in")
+        run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup])
+        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(root), "-c", "."],
+                               stdout=subprocess.PIPE)
+        run(["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "-", tag],
+            stdin=tar.stdout, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            raise SystemExit(f"error: packing the {recipe.name} rootfs failed")
+
+
+def build_standin(image: str, recipe: Recipe, key: str, tool_source: str) -> None:
+    rootfs_tag = f"softy-pinko-standin-rootfs:{recipe.name}"
+    fs_key = rootfs_key(recipe, tool_source)
+    labels = image_labels(rootfs_tag)
+    if labels is None or labels.get(KEY_LABEL) != fs_key:
+        build_rootfs(recipe, rootfs_tag, fs_key)
+    else:
+        log(f"{recipe.name}: reusing the bootstrapped filesystem {rootfs_tag}")
+    with tempfile.TemporaryDirectory(prefix=f"standin-{recipe.name}-ctx-") as ctx:
+        context = Path(ctx)
+        (context / "wheels").mkdir()
+        if recipe.wheelhouse:
+            log(f"{recipe.name}: downloading wheels for Python {recipe.python_version}")
+            download_wheels(context / "wheels", recipe.python_version)
+        labels_line = (f'LABEL {STANDIN_LABEL}="true" {KEY_LABEL}="{key}" '
+                       f'org.softy-pinko.standin.for="{image}" '
+                       f'org.opencontainers.image.description="stand-in for {image}, built from '
+                       f'Debian {recipe.release} packages because the registry was unreachable"')
+        (context / "Dockerfile").write_text(
+            f"FROM {rootfs_tag}\n{recipe.dockerfile.strip()}\n{labels_line}\n")
+        # The legacy builder warns about its own deprecation on stderr; only failures matter.
+        proc = subprocess.run(["docker", "build", "--quiet", "-t", image, str(context)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"error: building the {image} stand-in failed:\n{proc.stderr}")
+
+
+def ensure(image: str, tool_source: str, requirements: dict[str, str]) -> None:
+    recipe = None
+    key = ""
+    try:
+        recipe = recipe_for(image)
+        key = cache_key(recipe, tool_source, requirements)
+    except SystemExit:
+        pass  # no recipe: fine as long as the image is present or pullable
+    action = plan(image, image_labels(image), key)
+    if action == "ok":
+        kind = "stand-in" if (image_labels(image) or {}).get(STANDIN_LABEL) == "true" else "image"
+        log(f"{image}: present ({kind}, up to date)")
+        return
+    started = time.monotonic()
+    proc = subprocess.run(["docker", "pull", "--quiet", image], capture_output=True, text=True,
+                          timeout=600)
+    outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
+    if outcome == "pulled":
+        log(f"{image}: pulled from the registry in {time.monotonic() - started:.1f}s")
+        return
+    if outcome == "error":
+        raise SystemExit(f"error: docker pull {image} failed: {proc.stderr.strip()}")
+    if recipe is None:
+        recipe_for(image)  # raises the clear error
+    log(f"{image}: registry unreachable, building a stand-in from Debian {recipe.release}")
+    build_standin(image, recipe, key, tool_source)
+    log(f"{image}: stand-in built in {time.monotonic() - started:.1f}s, "
+        f"{image_size_mb(image):.0f} MB")
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "ensure"
+    bases = bases_in_repo()
+    if command == "list":
+        for image, paths in sorted(bases.items()):
+            print(image, " ".join(str(p.relative_to(REPO)) for p in paths))
+        return 0
+    if command == "status":
+        for image in sorted(bases):
+            labels = image_labels(image)
+            state = ("missing" if labels is None else
+                     f"stand-in {labels.get(KEY_LABEL)}" if labels.get(STANDIN_LABEL) == "true"
+                     else "official")
+            print(f"{image:24} {state}")
+        return 0
+    if command != "ensure":
+        print(__doc__, file=sys.stderr)
+        return 2
+    tool_source = Path(__file__).read_text()
+    requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
+    started = time.monotonic()
+    for image in sorted(bases):
+        ensure(image, tool_source, requirements)
+    log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

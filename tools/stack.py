@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Bring a task's Compose stack up, wait for it to be healthy, check it, tear it down.
+
+The one place that knows how to drive `docker compose` for this repo: `make up`/`make down`,
+the tests and the CI workflow all go through it.
+
+Usage:
+  stack.py up   [--task taskN] [--project NAME] [--replicas N]
+  stack.py down [--project NAME]
+  stack.py ps   [--project NAME]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PROJECT = "softy-pinko"
+# Services each task publishes, with the environment variable that overrides the host port.
+PUBLISHED = {
+    "back-end": ("BACK_END_PORT", 5252, "/api/hello"),
+    "front-end": ("FRONT_END_PORT", 9000, "/"),
+    "proxy": ("PROXY_PORT", 80, "/"),
+}
+
+
+class StackError(RuntimeError):
+    """A stack did not come up as it should; the message says what and shows the logs."""
+
+
+def compose_tasks() -> list[str]:
+    """Tasks that have a Compose file, oldest first."""
+    return sorted((p.parent.name for p in REPO.glob("task*/docker-compose.yml")),
+                  key=lambda name: int(name.removeprefix("task")))
+
+
+def latest_task() -> str:
+    tasks = compose_tasks()
+    return tasks[-1] if tasks else "task0"
+
+
+def compose_cmd(task: str, project: str) -> list[str]:
+    return ["docker", "compose", "--project-name", project,
+            "--file", str(REPO / task / "docker-compose.yml")]
+
+
+def compose(task: str, project: str, *args: str, env: dict | None = None,
+            check: bool = True, capture: bool = False,
+            timeout: float | None = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(compose_cmd(task, project) + list(args), check=check, text=True,
+                          capture_output=capture, env={**os.environ, **(env or {})},
+                          timeout=timeout)
+
+
+def containers(project: str) -> list[dict]:
+    """Every container of a Compose project (running or not), as `docker ps` sees them."""
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+         "--format", "{{json .}}"], check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    for row in rows:
+        labels = dict(item.split("=", 1) for item in row.get("Labels", "").split(",") if "=" in item)
+        row["Service"] = labels.get("com.docker.compose.service", "")
+    return rows
+
+
+def health(container: str) -> tuple[str, str]:
+    """(state, health) of one container; health is '' when it has no healthcheck."""
+    out = subprocess.run(
+        ["docker", "inspect", "--format",
+         "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", container],
+        capture_output=True, text=True).stdout.split()
+    return (out[0], out[1] if len(out) > 1 else "") if out else ("gone", "")
+
+
+def unhealthy(project: str) -> list[str]:
+    """Containers that are not running-and-healthy, as 'name: state/health' lines."""
+    problems = []
+    for row in containers(project):
+        state, status = health(row["Names"])
+        if state != "running" or status not in ("healthy", ""):
+            problems.append(f"{row['Names']}: {state}{'/' + status if status else ''}")
+    return problems
+
+
+def wait_healthy(project: str, timeout: float = 120, expect: dict[str, int] | None = None) -> float:
+    """Wait until every container of the project runs and is healthy; seconds it took.
+
+    `expect` maps service names to the number of containers there must be. Raises StackError
+    with the states and the logs when the deadline passes.
+    """
+    started = time.monotonic()
+    while True:
+        rows = containers(project)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["Service"]] = counts.get(row["Service"], 0) + 1
+        count_ok = all(counts.get(s, 0) == n for s, n in (expect or {}).items())
+        problems = unhealthy(project)
+        if rows and count_ok and not problems:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise StackError(
+                f"project {project} not healthy after {timeout:.0f}s: "
+                f"{'; '.join(problems) or f'containers per service {counts}, expected {expect}'}"
+                f"\n{logs(project)}")
+        time.sleep(0.5)
+
+
+def logs(project: str, tail: int = 40) -> str:
+    parts = []
+    for row in containers(project):
+        proc = subprocess.run(["docker", "logs", "--tail", str(tail), row["Names"]],
+                              capture_output=True, text=True)
+        parts.append(f"--- {row['Names']} ---\n{proc.stdout}{proc.stderr}")
+    return "\n".join(parts)
+
+
+def up(task: str, project: str, replicas: int | None = None, env: dict | None = None,
+       timeout: float = 180) -> float:
+    """Build and start a task's stack, detached; return the seconds until it was healthy.
+
+    `up --wait` has exited 0 on this engine although a container had failed, so the states
+    are asserted afterwards as well.
+    """
+    started = time.monotonic()
+    args = ["up", "--detach", "--build", "--wait", "--wait-timeout", str(int(timeout)),
+            "--remove-orphans", "--quiet-pull"]
+    expect = None
+    if replicas is not None:
+        args += ["--scale", f"back-end={replicas}"]
+        expect = {"back-end": replicas}
+    proc = compose(task, project, *args, env=env, check=False, capture=True, timeout=timeout + 600)
+    if proc.returncode != 0:
+        raise StackError(f"docker compose up failed for {task} ({project}):\n"
+                         f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}\n{logs(project)}")
+    wait_healthy(project, timeout=timeout, expect=expect)
+    return time.monotonic() - started
+
+
+def down(project: str, timeout: int = 10) -> None:
+    """Stop and remove every container, network and anonymous volume of a project."""
+    subprocess.run(["docker", "compose", "--project-name", project, "down", "--remove-orphans",
+                    "--volumes", "--timeout", str(timeout)], check=True, capture_output=True,
+                   text=True)
+
+
+def port(task: str, project: str, service: str, container_port: int) -> int:
+    out = compose(task, project, "port", service, str(container_port), capture=True).stdout
+    return int(out.strip().rsplit(":", 1)[1])
+
+
+def urls(task: str, project: str) -> list[str]:
+    lines = []
+    for service, (_, container_port, path) in PUBLISHED.items():
+        proc = compose(task, project, "port", service, str(container_port), check=False,
+                       capture=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            host_port = proc.stdout.strip().rsplit(":", 1)[1]
+            lines.append(f"  {service:10} http://localhost:{host_port}{path}")
+    return lines
+
+
+def run_task0() -> None:
+    subprocess.run(["docker", "build", "--quiet", "-t", "softy-pinko:task0", str(REPO / "task0")],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["docker", "run", "--rm", "softy-pinko:task0"], check=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "ps"])
+    parser.add_argument("--task", default=None, help="default: the highest task with a compose file")
+    parser.add_argument("--project", default=DEFAULT_PROJECT)
+    parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")),
+                        help="API replicas for task6 (default: $REPLICAS or 2)")
+    args = parser.parse_args(argv[1:])
+    task = args.task or latest_task()
+
+    if args.command == "down":
+        down(args.project)
+        left = containers(args.project)
+        if left:
+            print(f"error: containers left behind: {[c['Names'] for c in left]}", file=sys.stderr)
+            return 1
+        print(f"stack {args.project} is down")
+        return 0
+    if args.command == "ps":
+        for row in containers(args.project):
+            state, status = health(row["Names"])
+            print(f"{row['Names']:40} {state:10} {status}")
+        return 0
+    if task == "task0":
+        run_task0()
+        return 0
+    replicas = args.replicas if task == "task6" else None
+    print(f"[up] {task} as project {args.project}"
+          + (f" with {replicas} API replicas" if replicas else ""), flush=True)
+    try:
+        seconds = up(task, args.project, replicas=replicas)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"[up] {task} is healthy after {seconds:.1f}s. Open:")
+    print("\n".join(urls(task, args.project)))
+    print("Stop it with: make down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
