@@ -75,10 +75,13 @@ def wait_healthy(container: str, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running(image: str, container_port: int, env: dict | None = None, args: list | None = None):
-    """Run an image detached with its port published on 127.0.0.1; yield (name, base URL)."""
+def running(image: str, container_port: int, env: dict | None = None, args: list | None = None,
+            host_port: int | None = None):
+    """Run an image detached with its port published on 127.0.0.1 (a free port unless
+    `host_port` is given); yield (container name, base URL)."""
     name = f"sp-test-{uuid.uuid4().hex[:8]}"
-    cmd = ["docker", "run", "--detach", "--name", name, "--publish", f"127.0.0.1::{container_port}"]
+    cmd = ["docker", "run", "--detach", "--name", name,
+           "--publish", f"127.0.0.1:{host_port or ''}:{container_port}"]
     for key, value in (env or {}).items():
         cmd += ["--env", f"{key}={value}"]
     subprocess.run(cmd + (args or []) + [image], check=True, capture_output=True)
@@ -90,11 +93,11 @@ def running(image: str, container_port: int, env: dict | None = None, args: list
         subprocess.run(["docker", "rm", "--force", name], capture_output=True)
 
 
-def container_user(name: str) -> str:
-    """The effective uid of the container's PID 1 and every other process in it."""
-    out = subprocess.run(["docker", "top", name, "-o", "uid"], capture_output=True, text=True,
-                         check=True).stdout.split()
-    return " ".join(out[1:])
+def process_uids(name: str) -> set[str]:
+    """The uids of every process running in a container, as the host's `ps` sees them."""
+    out = subprocess.run(["docker", "top", name, "-eo", "uid,pid,comm"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    return {line.split()[0] for line in out[1:] if line.strip()}
 
 
 def free_port() -> int:
@@ -114,3 +117,38 @@ def json_body(response: requests.Response) -> dict:
 
 
 __all__ = ["REPO", "REPORTS", "build_image", "running", "wait_until", "stack", "get"]
+
+
+# --- browser ----------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def screenshot(page, name: str) -> Path:
+    path = REPORTS / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def dynamic_content(page, state: str, timeout_s: float = 15) -> str:
+    """Wait until #dynamic-content reaches `state` (ready | error); return its text."""
+    page.wait_for_selector(f"#dynamic-content[data-state={state}]", timeout=timeout_s * 1000)
+    return page.inner_text("#dynamic-content").strip()
+
+
+def check_page_hello_then_error(page, url: str, stop_back_end, name: str) -> None:
+    """The page shows the API's answer; with the API stopped it shows its error state."""
+    errors: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.goto(url)
+    assert dynamic_content(page, "ready") == "Hello, World!"
+    screenshot(page, f"{name}-hello")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    stop_back_end()
+    page.reload()
+    message = dynamic_content(page, "error")
+    assert "Could not reach the back-end" in message, message
+    screenshot(page, f"{name}-error")

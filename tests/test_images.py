@@ -1,0 +1,154 @@
+"""Each task's images on their own: build, run, and check them over HTTP (tasks 1-4)."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+
+import pytest
+
+from support import (REPO, base_of, build_image, process_uids, get, image_size_mb, inspect,
+                     json_body, running)
+
+pytestmark = pytest.mark.docker
+
+
+@dataclasses.dataclass(frozen=True)
+class Image:
+    task: str
+    component: str  # back-end | front-end
+    tag: str
+
+    @property
+    def context(self):
+        return REPO / self.task / self.component
+
+    @property
+    def port(self) -> int:
+        return 5252 if self.component == "back-end" else 9000
+
+    def __str__(self):
+        return f"{self.task}/{self.component}"
+
+
+# The curriculum's image tags for task1 and task2; later tasks follow the same pattern.
+API_IMAGES = [Image("task1", "back-end", "softy-pinko:task1"),
+              Image("task3", "back-end", "softy-pinko-back-end:task3"),
+              Image("task4", "back-end", "softy-pinko-back-end:task4")]
+WEB_IMAGES = [Image("task2", "front-end", "softy-pinko-front-end:task2"),
+              Image("task3", "front-end", "softy-pinko-front-end:task3"),
+              Image("task4", "front-end", "softy-pinko-front-end:task4")]
+
+
+@pytest.fixture(scope="module", params=API_IMAGES, ids=str)
+def api(request):
+    build_image(request.param.context, request.param.tag)
+    with running(request.param.tag, 5252) as (name, url):
+        yield request.param, name, url
+
+
+@pytest.fixture(scope="module", params=WEB_IMAGES, ids=str)
+def web(request):
+    build_image(request.param.context, request.param.tag)
+    with running(request.param.tag, 9000) as (name, url):
+        yield request.param, name, url
+
+
+# --- back-end -------------------------------------------------------------------------------
+def test_api_hello(api):
+    _, _, url = api
+    response = get(f"{url}/api/hello")
+    assert response.status_code == 200
+    assert response.text == "Hello, World!"
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("method,path,status", [("GET", "/api/missing", 404),
+                                                ("POST", "/api/hello", 405)])
+def test_api_errors_are_json(api, method, path, status):
+    _, _, url = api
+    import requests
+    response = requests.request(method, f"{url}{path}", timeout=5)
+    assert response.status_code == status
+    assert json_body(response)["status"] == status
+
+
+def test_api_runs_as_non_root_in_app(api):
+    image, name, _ = api
+    assert "0" not in process_uids(name)
+    assert inspect(image.tag, "{{.Config.WorkingDir}}") == "/app"
+
+
+def test_api_image_adds_at_most_25_mb_to_its_base(api):
+    image, _, _ = api
+    base = base_of(image.context / "Dockerfile")
+    added = image_size_mb(image.tag) - image_size_mb(base)
+    print(f"{image}: {image_size_mb(image.tag):.1f} MB, {added:.1f} MB over {base}")
+    assert added <= 25, f"{image.tag} adds {added:.1f} MB to {base}"
+
+
+@pytest.mark.parametrize("image", API_IMAGES + WEB_IMAGES, ids=str)
+def test_graceful_stop(image):
+    """SIGTERM (API) or SIGQUIT (Nginx) stops the container cleanly, well inside the grace period."""
+    build_image(image.context, image.tag)
+    with running(image.tag, image.port) as (name, _):
+        started = time.monotonic()
+        subprocess.run(["docker", "stop", "--time", "20", name], check=True, capture_output=True)
+        took = time.monotonic() - started
+        code = inspect(name, "{{.State.ExitCode}}")
+    assert took < 10, f"{name} took {took:.1f}s to stop"
+    assert code == "0", f"{image} exited with {code} on docker stop"
+
+
+# --- front-end ------------------------------------------------------------------------------
+def test_web_serves_the_page(web):
+    _, _, url = web
+    response = get(f"{url}/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Softy-Pinko" in response.text
+    assert response.headers["Server"] == "nginx", "server_tokens off hides the version"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-cache" in response.headers["Cache-Control"]
+
+
+def test_web_assets_are_cached_and_gzipped(web):
+    _, _, url = web
+    response = get(f"{url}/css/styles.css", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "max-age=604800" in response.headers["Cache-Control"]
+
+
+def test_web_custom_404(web):
+    _, _, url = web
+    response = get(f"{url}/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Softy-Pinko" in response.text
+    assert "<center>nginx</center>" not in response.text, "Nginx's stock error page"
+
+
+def test_web_refuses_other_methods(web):
+    import requests
+    _, _, url = web
+    assert requests.post(f"{url}/", data="x", timeout=5).status_code == 405
+
+
+def test_web_layout_follows_the_curriculum(web):
+    image, name, _ = web
+    conf = subprocess.run(["docker", "exec", name, "cat", "/etc/nginx/conf.d/default.conf"],
+                          capture_output=True, text=True, check=True).stdout
+    assert conf == (image.context / "softy-pinko-front-end.conf").read_text()
+    subprocess.run(["docker", "exec", name, "test", "-f",
+                    "/var/www/html/softy-pinko-front-end/index.html"], check=True)
+    assert "0" not in process_uids(name)
+
+
+@pytest.mark.parametrize("image", [i for i in WEB_IMAGES if i.task != "task2"], ids=str)
+def test_page_fetches_hello_from_the_back_end(image):
+    page = (image.context / "softy-pinko-front-end" / "index.html").read_text()
+    script = (image.context / "softy-pinko-front-end" / "js" / "app.js").read_text()
+    assert 'id="dynamic-content"' in page
+    assert "http://localhost:5252/api/hello" in script
