@@ -1,0 +1,219 @@
+"""Tasks 5 and 6: the reverse proxy's routing, and task6's scaling under real operations.
+
+Load goes to the proxy's port published on 127.0.0.1 only, bounded in requests and time.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+import requests
+
+import stack
+from support import Load, check_page_hello_then_error, get, inspect, wait_until
+
+pytestmark = pytest.mark.docker
+TASKS = ["task5", "task6"]
+
+
+@pytest.fixture
+def task6(stacks):
+    """The task6 stack with 3 healthy replicas at the start of each test."""
+    six = stacks("task6")
+    six.scale(3)
+    return six
+
+
+# --- routing (task5 and task6) ----------------------------------------------------------------
+@pytest.mark.parametrize("task", TASKS)
+def test_only_the_proxy_publishes_a_port(task):
+    config = json.loads(stack.compose(task, "config-check", "config", "--format", "json",
+                                      capture=True).stdout)
+    published = {name for name, svc in config["services"].items() if svc.get("ports")}
+    assert published == {"proxy"}
+    assert config["services"]["proxy"]["ports"][0]["published"] == "80"
+    assert config["services"]["proxy"]["ports"][0]["target"] == 80
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_routing(stacks, task):
+    url = stacks(task).url
+    page = get(f"{url}/")
+    assert page.status_code == 200 and 'id="dynamic-content"' in page.text
+    assert page.headers["Content-Type"].startswith("text/html")
+    hello = get(f"{url}/api/hello")
+    assert hello.status_code == 200 and hello.text == "Hello, World!"
+    assert hello.headers["Content-Type"].startswith("text/plain")
+    missing_page = get(f"{url}/no/such/page")
+    assert missing_page.status_code == 404 and "Softy-Pinko" in missing_page.text
+    missing_api = get(f"{url}/api/no-such-thing")
+    assert missing_api.status_code == 404
+    assert missing_api.json() == {"error": "not found", "status": 404}
+    assert get(f"{url}/healthz").text == "ok\n"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_request_id_is_passed_or_created_and_logged(stacks, task):
+    running_stack = stacks(task)
+    given = get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": "test-id-123"})
+    assert given.headers["X-Request-ID"] == "test-id-123"
+    made = get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": "bad id; <script>"})
+    assert made.headers["X-Request-ID"] != "bad id; <script>"
+    assert len(made.headers["X-Request-ID"]) == 32
+    created = get(f"{running_stack.url}/api/hello").headers["X-Request-ID"]
+
+    def logged(service: str, needle: str) -> bool:
+        out = running_stack.compose("logs", "--no-log-prefix", service).stdout
+        return needle in out
+
+    for request_id in ("test-id-123", created):
+        wait_until(lambda: logged("back-end", f"request_id={request_id}"), 10,
+                   f"the back-end to log request id {request_id}")
+        wait_until(lambda: logged("proxy", f'"request_id":"{request_id}"'), 10,
+                   f"the proxy to log request id {request_id}")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_proxy_access_log_is_json_with_upstream_timings(stacks, task):
+    running_stack = stacks(task)
+    marker = f"log-check-{task}"
+    get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": marker})
+
+    def entry():
+        for line in running_stack.compose("logs", "--no-log-prefix", "proxy").stdout.splitlines():
+            if marker in line:
+                return json.loads(line)
+        return None
+
+    record = wait_until(entry, 10, "the proxy's JSON access log line")
+    assert record["status"] == 200 and record["uri"] == "/api/hello"
+    assert record["upstream"].endswith(":5252")
+    assert float(record["upstream_response_time"]) >= 0
+    assert "request_time" in record and "upstream_connect_time" in record
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_forwarded_headers_reach_the_back_end(stacks, task):
+    running_stack = stacks(task)
+    marker = f"fwd-{task}"
+    get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": marker})
+    # gunicorn logs the X-Forwarded-For it received first on each line.
+    line = wait_until(lambda: next((l for l in running_stack.compose(
+        "logs", "--no-log-prefix", "back-end").stdout.splitlines() if marker in l), None),
+        10, "the back-end's access log line")
+    assert line.split()[0].count(".") == 3, f"no client address forwarded: {line}"
+
+
+# --- task6: scaling and failover --------------------------------------------------------------
+def test_every_replica_names_itself(task6):
+    hostnames = {inspect(name, "{{.Config.Hostname}}") for name in task6.replicas()}
+    seen = {get(f"{task6.url}/api/hello").headers["X-Served-By"] for _ in range(9)}
+    assert seen == hostnames
+
+
+def test_round_robin_is_even_across_three_replicas(task6):
+    with Load(f"{task6.url}/api/hello", threads=4, max_requests=3000, max_seconds=90) as load:
+        load.wait()
+    shares = load.shares()
+    total = sum(shares.values())
+    print(f"\nround-robin over 3 replicas: {load.summary()}")
+    assert not load.failures, load.summary()
+    assert total >= 3000 and len(shares) == 3, load.summary()
+    for replica, count in shares.items():
+        deviation = abs(count / total - 1 / 3) * 100
+        print(f"  {replica}: {count} ({count / total:.2%}, {deviation:.2f} pp from even)")
+        assert deviation <= 2, f"{replica} is {deviation:.2f} pp off an even share"
+
+
+def _new_replica_name(task6: Stack, before: list[str]) -> str:
+    return wait_until(lambda: next(iter(set(task6.replicas()) - set(before)), None), 30,
+                      "the new replica's container")
+
+
+def test_scale_up_under_load_new_replica_serves_within_5s(task6):
+    task6.scale(2)
+    with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
+        load.wait_for(200)
+        before = task6.replicas()
+        task6.scale(3, wait=False)
+        new = _new_replica_name(task6, before)
+        hostname = inspect(new, "{{.Config.Hostname}}")
+        wait_until(lambda: inspect(new, "{{.State.Health.Status}}") == "healthy", 30,
+                   f"{new} to be healthy")
+        healthy_at = time.monotonic()
+        first = wait_until(lambda: next((t for t, _, s in load.records if s == hostname), None),
+                           15, f"{new} to serve a request")
+        load.wait_for(len(load.records) + 200)
+    pickup = first - healthy_at
+    print(f"\nnew replica {hostname}: first request {pickup:+.2f}s from healthy; {load.summary()}")
+    assert pickup <= 5
+    assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
+
+
+@pytest.mark.parametrize("how", ["docker kill", "docker stop"])
+def test_losing_a_replica_under_load_costs_no_request(task6, how):
+    victim = task6.replicas()[0]
+    with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
+        load.wait_for(200)
+        if how == "docker kill":
+            subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
+        else:
+            # What `docker compose stop` does to each container (SIGTERM, then the grace
+            # period), for one replica: `docker compose stop back-end` would stop them all.
+            subprocess.run(["docker", "stop", victim], check=True, capture_output=True)
+        load.wait_for(len(load.records) + 600)
+    print(f"\n{how} {victim}: {load.summary()}")
+    assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
+    assert len(load.shares()) >= 2
+
+
+def test_scale_down_under_load_costs_no_request(task6):
+    with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
+        load.wait_for(200)
+        task6.scale(1, wait=False)
+        wait_until(lambda: len(task6.replicas()) == 1, 30, "the scale-down to one replica")
+        load.wait_for(len(load.records) + 600)
+    print(f"\nscale 3 -> 1: {load.summary()}")
+    assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
+
+
+def test_no_replica_gives_a_clear_503_then_recovers(task6):
+    task6.scale(0, wait=False)
+    wait_until(lambda: not task6.replicas(), 30, "every replica to be gone")
+    # (a Response is falsy for 4xx/5xx, so wait on the status and ask again for the body)
+    wait_until(lambda: get(f"{task6.url}/api/hello").status_code == 503, 10,
+               "the proxy to answer 503")
+    response = get(f"{task6.url}/api/hello")
+    assert response.status_code == 503
+    assert response.json() == {"error": "service unavailable", "status": 503}
+    assert response.headers["Retry-After"] == "2"
+    assert get(f"{task6.url}/").status_code == 200, "the page is still served"
+    task6.scale(2)
+    wait_until(lambda: get(f"{task6.url}/api/hello").status_code == 200, 10,
+               "the API to answer again")
+
+
+# --- the pages in a browser -------------------------------------------------------------------
+@pytest.mark.browser
+def test_task5_page_shows_hello_then_error(stacks, page):
+    five = stacks("task5")
+    check_page_hello_then_error(page, f"{five.url}/", lambda: five.compose("stop", "back-end"),
+                                "task5")
+
+
+@pytest.mark.browser
+def test_task6_panel_shows_every_replica(task6, page):
+    from support import dynamic_content, screenshot
+    page.goto(f"{task6.url}/")
+    assert dynamic_content(page, "ready") == "Hello, World!"
+    page.click("#burst-button")
+    page.wait_for_selector("#burst-status[data-done=true]", timeout=30_000)
+    bars = page.query_selector_all("#replica-bars li[data-replica]")
+    counts = {bar.get_attribute("data-replica"): int(bar.get_attribute("data-count")) for bar in bars}
+    hostnames = {inspect(name, "{{.Config.Hostname}}") for name in task6.replicas()}
+    screenshot(page, "task6-replicas")
+    assert set(counts) == hostnames
+    assert sum(counts.values()) == 60
+    assert max(counts.values()) - min(counts.values()) <= 2, counts
