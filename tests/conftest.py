@@ -52,8 +52,9 @@ class Stack:
     def scale(self, replicas: int, wait: bool = True):
         """Change the number of API replicas in place; the proxy is not touched."""
         started = time.monotonic()
-        self.compose("up", "--detach", "--no-recreate", "--scale", f"back-end={replicas}",
-                     *(["--wait"] if wait else []))
+        # No `--wait`: it gives up at once on a replica that is unhealthy for the moment
+        # (one just unpaused, say); wait_healthy polls until the deadline instead.
+        self.compose("up", "--detach", "--no-recreate", "--scale", f"back-end={replicas}")
         if wait:
             stack.wait_healthy(self.project, timeout=60, expect={"back-end": replicas})
         print(f"[scale] {self.task} to {replicas} replicas in {time.monotonic() - started:.1f}s")

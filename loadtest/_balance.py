@@ -1,0 +1,105 @@
+"""The load test's verdict: is the round-robin even, did anything fail, was it fast enough?
+
+Kept out of Locust's sight (the leading underscore): Locust loads every other ``*.py`` in the
+``loadtest`` folder as a locustfile. Pure functions, unit-tested without Locust or Docker.
+
+The tolerance rule. With k replicas and N successful requests, a balancer that sent each request
+to a replica at random would give each a share with standard deviation
+``sigma = sqrt(p (1 - p) / N)``, ``p = 1/k``. Round-robin should do far better than random, so a
+replica whose share is more than ``max(4 sigma, 1 percentage point)`` away from ``1/k`` is a
+failure: 4 sigma makes a false alarm rarer than 1 in 10,000 even for a random balancer, and the
+1-point floor keeps a large run from failing on a single retried request.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import subprocess
+from urllib.parse import urlparse
+
+
+@dataclasses.dataclass
+class Verdict:
+    ok: bool
+    reasons: list[str]
+    rows: list[tuple[str, int, float, float]]  # replica, requests, share, deviation (pp)
+    tolerance_pp: float
+
+
+def tolerance_pp(replicas: int, total: int) -> float:
+    """The allowed deviation from an even share, in percentage points (see the module doc)."""
+    if replicas <= 1 or total <= 0:
+        return 100.0
+    p = 1 / replicas
+    return max(4 * math.sqrt(p * (1 - p) / total) * 100, 1.0)
+
+
+def judge(counts: dict[str, int], failures: int, expected_replicas: int | None,
+          p95_ms: float | None, max_p95_ms: float) -> Verdict:
+    total = sum(counts.values())
+    replicas = expected_replicas or len(counts)
+    tolerance = tolerance_pp(replicas, total)
+    reasons = []
+    rows = []
+    for name in sorted(counts):
+        share = counts[name] / total if total else 0.0
+        deviation = (share - 1 / replicas) * 100 if replicas else 0.0
+        rows.append((name, counts[name], share, deviation))
+        if abs(deviation) > tolerance:
+            reasons.append(f"{name} served {share:.2%}, {deviation:+.2f} pp from an even "
+                           f"{1 / replicas:.2%} (tolerance {tolerance:.2f} pp)")
+    if failures:
+        reasons.append(f"{failures} request(s) failed")
+    if total == 0:
+        reasons.append("no successful request")
+    if expected_replicas and len(counts) < expected_replicas:
+        reasons.append(f"only {len(counts)} of {expected_replicas} expected replicas answered")
+    if p95_ms is not None and p95_ms > max_p95_ms:
+        reasons.append(f"p95 latency {p95_ms:.0f} ms exceeds {max_p95_ms:.0f} ms")
+    return Verdict(ok=not reasons, reasons=reasons, rows=rows, tolerance_pp=tolerance)
+
+
+def table(verdict: Verdict, markdown: bool = False) -> str:
+    header = ("replica", "requests", "share", "deviation from even")
+    lines = []
+    cells = [(name, str(count), f"{share:.2%}", f"{deviation:+.2f} pp")
+             for name, count, share, deviation in verdict.rows]
+    if markdown:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|---|---:|---:|---:|")
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+    else:
+        lines.append(f"{header[0]:<16} {header[1]:>9} {header[2]:>8} {header[3]:>20}")
+        lines += [f"{r[0]:<16} {r[1]:>9} {r[2]:>8} {r[3]:>20}" for r in cells]
+    status = "PASS" if verdict.ok else "FAIL"
+    summary = (f"verdict: {status} (tolerance ±{verdict.tolerance_pp:.2f} pp)"
+               + "".join(f"\n  - {reason}" for reason in verdict.reasons))
+    return "\n".join(lines) + "\n\n" + (f"**{summary}**" if markdown else summary)
+
+
+def detect_replicas(host: str, service: str = "back-end") -> int | None:
+    """Running API replicas of the Compose project whose container publishes `host`'s port.
+
+    None when it cannot tell (no Docker, or no container publishes that port).
+    """
+    parsed = urlparse(host)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        projects = subprocess.run(
+            ["docker", "ps", "--filter", f"publish={port}", "--format",
+             '{{.Label "com.docker.compose.project"}}'],
+            capture_output=True, text=True, timeout=10).stdout.split()
+        if not projects:
+            return None
+        names = subprocess.run(
+            ["docker", "ps", "--filter", f"label=com.docker.compose.project={projects[0]}",
+             "--filter", f"label=com.docker.compose.service={service}", "--format", "{{.Names}}"],
+            capture_output=True, text=True, timeout=10).stdout.split()
+        return len(names) or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def to_json(verdict: Verdict) -> str:
+    return json.dumps(dataclasses.asdict(verdict), indent=2)

@@ -1,0 +1,77 @@
+"""Load test of the task6 stack: is the proxy's round-robin even across the API replicas?
+
+    locust -f loadtest                                    # web UI on http://localhost:8089
+    locust -f loadtest --config loadtest/locust.conf      # headless, what `make loadtest` runs
+
+Each simulated user calls GET /api/hello through the proxy and tallies the ``X-Served-By``
+header (the replica's hostname). At the end a table shows each replica's share and its
+deviation from an even split, then the verdict; the exit code is non-zero when it fails.
+Options: --expected-replicas N (default: counted from the running stack), --max-p95-ms.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from pathlib import Path
+
+from locust import FastHttpUser, constant_throughput, events, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _balance  # noqa: E402  (a helper module Locust does not load as a locustfile)
+
+served_by: collections.Counter[str] = collections.Counter()
+REPORTS = Path(os.environ.get("REPORTS_DIR", "reports")) / "locust"
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser):
+    parser.add_argument("--expected-replicas", type=int, default=0,
+                        help="API replicas that must answer (0: count them in the running stack)")
+    parser.add_argument("--max-p95-ms", type=float, default=500.0,
+                        help="fail when the 95th percentile latency exceeds this (ms)")
+
+
+@events.init.add_listener
+def make_report_folder(environment, **_kwargs):
+    REPORTS.mkdir(parents=True, exist_ok=True)
+
+
+class ApiUser(FastHttpUser):
+    """One visitor calling the API through the proxy, ten times a second at most."""
+
+    host = "http://localhost"
+    wait_time = constant_throughput(10)
+
+    @task
+    def hello(self):
+        with self.client.get("/api/hello", catch_response=True) as response:
+            if response.status_code != 200 or response.text != "Hello, World!":
+                response.failure(f"unexpected answer {response.status_code}: "
+                                 f"{(response.text or '')[:60]!r}")
+                return
+            served_by[response.headers.get("X-Served-By") or "(none)"] += 1
+
+
+@events.quitting.add_listener
+def verdict(environment, **_kwargs):
+    options = environment.parsed_options
+    stats = environment.stats.total
+    expected = options.expected_replicas or _balance.detect_replicas(environment.host or ApiUser.host)
+    p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
+    result = _balance.judge(dict(served_by), stats.num_failures, expected, p95, options.max_p95_ms)
+    print(f"\nRound-robin over {expected or len(served_by)} replica(s), "
+          f"{stats.num_requests} requests, p95 {p95 or 0:.0f} ms, p50 "
+          f"{stats.get_response_time_percentile(0.5) or 0:.0f} ms\n")
+    print(_balance.table(result))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(f"### Load test: round-robin over {expected or len(served_by)} replicas\n\n"
+                      f"{stats.num_requests} requests, {stats.num_failures} failed, "
+                      f"p50 {stats.get_response_time_percentile(0.5) or 0:.0f} ms, "
+                      f"p95 {p95 or 0:.0f} ms\n\n{_balance.table(result, markdown=True)}\n\n")
+    (REPORTS / "verdict.json").write_text(_balance.to_json(result))
+    # Only ever raise the exit code: Locust's own reasons to fail stand.
+    if not result.ok:
+        environment.process_exit_code = 1

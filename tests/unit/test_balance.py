@@ -1,0 +1,43 @@
+"""The load test's verdict logic (loadtest/_balance.py), without Locust or Docker."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtest"))
+import _balance  # noqa: E402
+
+
+def test_tolerance_shrinks_with_the_sample_but_not_below_one_point():
+    small, large = _balance.tolerance_pp(3, 300), _balance.tolerance_pp(3, 300_000)
+    assert small == pytest.approx(4 * (1 / 3 * 2 / 3 / 300) ** 0.5 * 100)  # 10.9 pp
+    assert large == 1.0
+    assert _balance.tolerance_pp(1, 100) == 100.0
+
+
+def test_even_round_robin_passes():
+    verdict = _balance.judge({"a": 1000, "b": 1001, "c": 999}, 0, 3, 12.0, 500)
+    assert verdict.ok, verdict.reasons
+    assert [row[0] for row in verdict.rows] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("counts,failures,expected,p95,reason", [
+    ({"a": 1500, "b": 1500, "c": 100}, 0, 3, 10.0, "pp from an even"),   # a frozen replica
+    ({"a": 1000, "b": 1000}, 0, 3, 10.0, "only 2 of 3"),                 # a missing replica
+    ({"a": 1000, "b": 1000}, 5, 2, 10.0, "5 request(s) failed"),
+    ({"a": 1000, "b": 1000}, 0, 2, 900.0, "p95 latency"),
+    ({}, 0, 2, None, "no successful request"),
+])
+def test_each_failure_reason_fails_the_verdict(counts, failures, expected, p95, reason):
+    verdict = _balance.judge(counts, failures, expected, p95, 500)
+    assert not verdict.ok
+    assert any(reason in r for r in verdict.reasons), verdict.reasons
+
+
+def test_table_shows_share_deviation_and_verdict():
+    verdict = _balance.judge({"a": 600, "b": 400}, 0, 2, 5.0, 500)
+    text = _balance.table(verdict)
+    assert "a" in text and "60.00%" in text and "+10.00 pp" in text and "verdict: FAIL" in text
+    markdown = _balance.table(verdict, markdown=True)
+    assert markdown.startswith("| replica | requests | share | deviation from even |")
+    assert "**verdict: FAIL" in markdown
