@@ -11,8 +11,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DOCKER_CLI_HINTS := false
 
 PYTEST_ARGS ?=
+REPLICAS    ?= 2
+PROXY_PORT  ?= 80
+TASK        ?= task6
+export REPLICAS PROXY_PORT
 
-.PHONY: help bootstrap bases up down ps test test-unit lint clean
+.PHONY: help bootstrap bases up down ps test test-unit lint loadtest smoke e2e act bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +41,26 @@ test: bases ## Run the whole test suite (unit, containers, compose, browser, loa
 
 test-unit: bootstrap ## Only the tests that need no Docker
 	@$(PYTHON) -m pytest -c tests/pytest.ini tests/unit $(PYTEST_ARGS)
+
+lint: bootstrap ## hadolint, shellcheck, zizmor, workflow schema, compose config, gixy
+	@tools/lint.sh
+
+loadtest: bases ## Locust against task6 (started if needed); fails when the round-robin is uneven
+	@$(PYTHON) tools/stack.py up --task task6
+	@status=0; locust -f loadtest --config loadtest/locust.conf -H http://localhost:$(PROXY_PORT) || status=$$?; \
+	  echo "Locust report: reports/locust/report.html (CSV: reports/locust/stats_*.csv)"; exit $$status
+
+smoke: bases ## Build one task's images, start its stack, probe it, tear it down (TASK=taskN)
+	@$(PYTHON) tools/smoke.py $(TASK)
+
+e2e: bases ## Only the browser tests (headless Chromium)
+	@$(PYTHON) -m pytest -c tests/pytest.ini tests -m browser $(PYTEST_ARGS)
+
+act: bootstrap ## Run the whole GitHub Actions workflow locally with act, offline
+	@tools/act.sh
+
+bench: bases ## Measure the proxy's cost and what scaling buys; writes reports/bench.json
+	@$(PYTHON) tools/bench.py
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' | xargs -r docker image rm -f >/dev/null
