@@ -16,7 +16,7 @@ PROXY_PORT  ?= 80
 TASK        ?= task6
 export REPLICAS PROXY_PORT
 
-.PHONY: help bootstrap bases up down ps test test-unit lint loadtest smoke e2e act bench clean
+.PHONY: help bootstrap bases up down ps logs test test-unit lint loadtest smoke e2e act bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ down: bootstrap ## Stop the stack started by `make up`
 
 ps: bootstrap ## Show the containers of the `make up` stack and their health
 	@$(PYTHON) tools/stack.py ps
+
+logs: bootstrap ## The last lines of every container's log in the `make up` stack
+	@$(PYTHON) tools/stack.py logs
 
 test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
 	@$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -120,7 +122,9 @@ __all__ = ["REPO", "REPORTS", "build_image", "running", "wait_until", "stack", "
 
 
 # --- browser ----------------------------------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium (installed by tools/bootstrap.sh), or a Chrome already there; CHROMIUM wins.
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("google-chrome") \
+    or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]

@@ -16,7 +16,10 @@ docker info >/dev/null 2>&1 \
 
 # 2. Host packages: debootstrap builds stand-in base images, chromium runs the browser tests,
 #    wrk drives the benchmark. Debian names; installed only when one is missing.
-host_packages=(debootstrap chromium wrk)
+host_packages=(debootstrap wrk)
+# A Chrome that is already there (GitHub's runners ship one; Ubuntu's chromium is a snap stub)
+# serves the browser tests as well.
+command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || host_packages+=(chromium)
 missing=()
 for pkg in "${host_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -8,6 +8,7 @@ Usage:
   stack.py up   [--task taskN] [--project NAME] [--replicas N]
   stack.py down [--project NAME]
   stack.py ps   [--project NAME]
+  stack.py logs [--project NAME]
 """
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def run_task0() -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "ps"])
+    parser.add_argument("command", choices=["up", "down", "ps", "logs"])
     parser.add_argument("--task", default=None, help="default: the highest task with a compose file")
     parser.add_argument("--project", default=DEFAULT_PROJECT)
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")),
@@ -195,6 +196,9 @@ def main(argv: list[str]) -> int:
             print(f"error: containers left behind: {[c['Names'] for c in left]}", file=sys.stderr)
             return 1
         print(f"stack {args.project} is down")
+        return 0
+    if args.command == "logs":
+        print(logs(args.project, tail=200))
         return 0
     if args.command == "ps":
         for row in containers(args.project):

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the GitHub Actions workflow locally with act, offline: .actrc maps ubuntu-latest to this
+# host (act's self-hosted mode), so no runner image is pulled and `make` does the work, as on
+# GitHub. Extra arguments go to act (e.g. `tools/act.sh -j lint`). Prints each job's duration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+started=$(date +%s)
+# One job at a time: the jobs build images and run stacks, and this machine has 2 cores.
+status=0
+act --concurrent-jobs 1 "$@" 2>&1 | while IFS= read -r line; do
+  printf '%s %s\n' "$(date +%s)" "$line"
+done | tee "$log" | cut -d' ' -f2- || status=$?
+
+echo
+echo "act: job durations"
+# The first and last line of each job ("[CI/smoke-3] ...") bound its run time.
+awk '{ if (match($2, /^\[[^]]+\]$/)) { job=$2; if (!(job in first)) { first[job]=$1; order[n++]=job } last[job]=$1 } }
+     / Job (succeeded|failed)/ { result[job] = ($0 ~ /succeeded/) ? "succeeded" : "FAILED" }
+     END { for (i = 0; i < n; i++) { j=order[i]; printf "  %-28s %4ds  %s\n", j, last[j]-first[j], result[j] } }' "$log"
+echo "  total: $(( $(date +%s) - started ))s"
+grep -q ' Job failed' "$log" && status=1
+exit "$status"
