@@ -13,6 +13,7 @@ Usage: baseimages.py [ensure|list|status]   (default: ensure)
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import re
@@ -418,8 +419,12 @@ def main(argv: list[str]) -> int:
     tool_source = Path(__file__).read_text()
     requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
     started = time.monotonic()
-    for image in sorted(bases):
-        ensure(image, tool_source, requirements)
+    # One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) would
+    # otherwise build the same stand-in side by side.
+    with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for image in sorted(bases):
+            ensure(image, tool_source, requirements)
     log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
     return 0
 

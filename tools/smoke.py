@@ -63,13 +63,18 @@ class Smoke:
                    "" if ok else f"got {code}: {text[:80]!r}")
 
     def docker_run(self, image: str, container_port: int) -> str:
-        name = f"smoke-{self.task}-{image.split(':')[0].rsplit('-', 1)[-1]}"
+        name = f"smoke-{self.task}-{'back-end' if container_port == 5252 else 'front-end'}"
         port = free_port()
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
         subprocess.run(["docker", "run", "-d", "--name", name, "-p",
                         f"127.0.0.1:{port}:{container_port}", image], check=True,
                        capture_output=True)
         self.cleanup.append(["docker", "rm", "-f", name])
+        deadline = time.monotonic() + 90
+        while (state := stack.health(name)) != ("running", "healthy"):
+            if state[0] != "running" or time.monotonic() > deadline:
+                raise stack.StackError(f"{name} is {'/'.join(state)}, not running and healthy")
+            time.sleep(0.5)
         return f"http://127.0.0.1:{port}"
 
     def build(self, context: str, tag: str) -> None:
