@@ -191,6 +191,7 @@ class Load:
             except requests.RequestException as error:
                 record = (time.monotonic(), 0, "")
                 self.errors.append(f"{type(error).__name__}: {error}")
+                time.sleep(0.05)  # a client backs off a little instead of spinning on errors
             with self._lock:
                 self.records.append(record)
 
