@@ -3,6 +3,14 @@
 Two worker processes, each with four threads (gthread): a worker stuck on one request still
 leaves the other serving, threads keep idle keep-alive connections cheap, and the footprint stays
 near 60 MB. Override with WEB_CONCURRENCY / GUNICORN_THREADS for a larger container.
+
+Why these numbers (`make bench`, BENCHMARKS.md): two processes because the GIL lets one Python
+process use one core at most, and an unrestricted replica on a 2-core host should be able to
+use both; not more, because the replica shares those cores with the proxy and the other
+replicas, and capacity is added by replicas (task6), not by processes inside one. gthread,
+because the proxy keeps connections to every replica open (upstream keep-alive) and so does a
+direct client: a sync worker would close each one after a single response. Four threads are
+plenty for a handler that never waits on I/O; more only contend for the GIL.
 """
 import os
 

@@ -1,0 +1,87 @@
+"""The pure helpers of tools/bench.py (parsing, summarizing, ratios), without Docker or wrk."""
+import pytest
+
+import bench
+
+WRK_OUTPUT = """\
+Running 5s test @ http://127.0.0.1:32768/api/hello
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     7.95ms    3.10ms  51.20ms   85.12%
+    Req/Sec     2.03k   150.22     2.31k    72.00%
+  Latency Distribution
+     50%    7.41ms
+     75%    8.90ms
+     90%   11.02ms
+     99%   19.87ms
+  10117 requests in 5.00s, 1.91MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   2021.52
+Transfer/sec:    390.61KB
+"""
+
+
+def test_parse_wrk_reads_rate_requests_latency_and_errors():
+    result = bench.parse_wrk(WRK_OUTPUT)
+    assert result["rps"] == pytest.approx(2021.52)
+    assert result["requests"] == 10117
+    assert result["latency_avg_ms"] == pytest.approx(7.95)
+    assert result["latency_max_ms"] == pytest.approx(51.2)
+    assert result["errors"] == 3
+
+
+def test_parse_wrk_units_and_socket_errors():
+    text = ("    Latency   850.00us  100.00us   1.20s    90.00%\n"
+            "  Socket errors: connect 1, read 2, write 0, timeout 4\n"
+            "Requests/sec:    123.4\n")
+    result = bench.parse_wrk(text)
+    assert result["latency_avg_ms"] == pytest.approx(0.85)
+    assert result["latency_max_ms"] == pytest.approx(1200.0)
+    assert result["errors"] == 7
+    assert result["requests"] is None
+
+
+def test_parse_wrk_without_a_rate_is_an_error():
+    with pytest.raises(ValueError, match="Requests/sec"):
+        bench.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_summarize_gives_median_min_max():
+    summary = bench.summarize([3.0, 1.0, 2.0, 10.0])
+    assert (summary["median"], summary["min"], summary["max"], summary["n"]) == (2.5, 1.0, 10.0, 4)
+    assert bench.summarize([])["median"] is None
+
+
+@pytest.mark.parametrize("num,den,expected", [
+    (900.0, 1000.0, 0.9), (1900.0, 1000.0, 1.9), (None, 1.0, None), (1.0, 0.0, None),
+    (1.0, None, None),
+])
+def test_ratio(num, den, expected):
+    assert bench.ratio(num, den) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_percentile_nearest_rank():
+    values = list(range(1, 101))  # 1..100
+    assert bench.percentile(values, 50) == 50
+    assert bench.percentile(values, 99) == 99
+    assert bench.percentile(values, 100) == 100
+    assert bench.percentile([5.0], 99) == 5.0
+    assert bench.percentile([], 50) is None
+
+
+def test_serpentine_interleaves_each_case_early_and_late():
+    assert bench.serpentine([1, 2, 3], 3) == [1, 2, 3, 3, 2, 1, 1, 2, 3]
+    assert bench.serpentine(["a", "b"], 2) == ["a", "b", "b", "a"]
+
+
+@pytest.mark.parametrize("usage,mib", [
+    ("12.5MiB / 23.54GiB", 12.5), ("1.5GiB / 2GiB", 1536.0), ("512KiB / 1GiB", 0.5),
+    ("0B / 0B", 0.0),
+])
+def test_parse_mem(usage, mib):
+    assert bench.parse_mem(usage) == pytest.approx(mib)
+
+
+def test_cpu_share_is_percent_of_one_core():
+    assert bench.cpu_share(2.5, 5.0) == 50.0
+    assert bench.cpu_share(1.0, 0.0) == 0.0
