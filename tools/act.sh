@@ -18,9 +18,12 @@ done | tee "$log" | cut -d' ' -f2- || status=$?
 echo
 echo "act: job durations"
 # The first and last line of each job ("[CI/smoke-3] ...") bound its run time.
-awk '{ if (match($2, /^\[[^]]+\]$/)) { job=$2; if (!(job in first)) { first[job]=$1; order[n++]=job } last[job]=$1 } }
+awk '{ line = substr($0, index($0, " ") + 1) }
+     substr(line, 1, 1) == "[" { job = substr(line, 1, index(line, "]")); gsub(/ +]/, "]", job)
+                                 if (!(job in first)) { first[job] = $1; order[n++] = job }
+                                 last[job] = $1 }
      / Job (succeeded|failed)/ { result[job] = ($0 ~ /succeeded/) ? "succeeded" : "FAILED" }
-     END { for (i = 0; i < n; i++) { j=order[i]; printf "  %-28s %4ds  %s\n", j, last[j]-first[j], result[j] } }' "$log"
+     END { for (i = 0; i < n; i++) { j = order[i]; printf "  %-16s %4ds  %s\n", j, last[j] - first[j], result[j] } }' "$log"
 echo "  total: $(( $(date +%s) - started ))s"
 grep -q ' Job failed' "$log" && status=1
 exit "$status"
