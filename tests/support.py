@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -14,6 +13,7 @@ from pathlib import Path
 import requests
 
 import stack
+from stack import free_port  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parent.parent
 REPORTS = REPO / "reports"
@@ -100,12 +100,6 @@ def process_uids(name: str) -> set[str]:
     out = subprocess.run(["docker", "top", name, "-eo", "uid,pid,comm"], capture_output=True,
                          text=True, check=True).stdout.splitlines()
     return {line.split()[0] for line in out[1:] if line.strip()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, **kwargs) -> requests.Response:

@@ -1,5 +1,4 @@
 """task4: the two services as one Compose application."""
-import subprocess
 
 import pytest
 

@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import pytest
-import requests
 
 import stack
 from support import Load, check_page_hello_then_error, get, inspect, wait_until
@@ -127,7 +126,7 @@ def test_round_robin_is_even_across_three_replicas(task6):
         assert deviation <= 2, f"{replica} is {deviation:.2f} pp off an even share"
 
 
-def _new_replica_name(task6: Stack, before: list[str]) -> str:
+def _new_replica_name(task6, before: list[str]) -> str:
     return wait_until(lambda: next(iter(set(task6.replicas()) - set(before)), None), 30,
                       "the new replica's container")
 

@@ -11,7 +11,6 @@ table of the checks is appended to the job summary.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ import urllib.error
 import urllib.request
 
 import stack
+from stack import free_port
 
 REPO = stack.REPO
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fetch(url: str, timeout: float = 30) -> tuple[int, dict, str]:

@@ -13,8 +13,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -156,9 +156,11 @@ def down(project: str, timeout: int = 10) -> None:
                    text=True)
 
 
-def port(task: str, project: str, service: str, container_port: int) -> int:
-    out = compose(task, project, "port", service, str(container_port), capture=True).stdout
-    return int(out.strip().rsplit(":", 1)[1])
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def urls(task: str, project: str) -> list[str]:
