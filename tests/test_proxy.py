@@ -200,6 +200,11 @@ def test_task5_page_shows_hello_then_error(stacks, page):
     five = stacks("task5")
     check_page_hello_then_error(page, f"{five.url}/", lambda: five.compose("stop", "back-end"),
                                 "task5")
+    down = get(f"{five.url}/api/hello")
+    assert down.status_code == 503
+    assert down.json() == {"error": "service unavailable", "status": 503}
+    five.compose("start", "back-end")
+    stack.wait_healthy(five.project, timeout=60)
 
 
 @pytest.mark.browser
