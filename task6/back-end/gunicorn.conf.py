@@ -36,3 +36,52 @@ errorlog = "-"
 # The client (from the proxy's X-Forwarded-For) and the request id the API echoed.
 access_log_format = ('%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms '
                      'request_id=%({x-request-id}o)s')
+
+
+# --- One write per response ----------------------------------------------------------------
+# gunicorn writes a response's head and its body in two system calls. A replica killed between
+# them (`docker kill` under load) leaves the proxy holding a head with no body: it has already
+# answered the client, so it cannot retry on another replica, and the client sees a truncated
+# response. Holding the head back and sending it with the first body bytes closes that window:
+# a replica dies either before its one write (the proxy retries elsewhere) or after it.
+from gunicorn import util  # noqa: E402
+from gunicorn.http import wsgi  # noqa: E402
+
+# sendfile() would write the body beside the held-back head; responses here are tiny anyway.
+sendfile = False
+
+
+def _hold_head(self):
+    if self.headers_sent:
+        return
+    lines = self.default_headers() + ["%s: %s\r\n" % (k, v) for k, v in self.headers]
+    self._held_head = util.to_bytestring("%s\r\n" % "".join(lines), "latin-1")
+    self.headers_sent = True
+
+
+def _flush_head(self):
+    head, self._held_head = getattr(self, "_held_head", b""), b""
+    if head:
+        util.write(self.sock, head)
+
+
+def _emit_body_with_head(self, data, _emit=wsgi.Response._emit_body):
+    head = getattr(self, "_held_head", b"")
+    if head and not self.chunked:
+        self._held_head = b""
+        util.write(self.sock, head + data)
+        return
+    _flush_head(self)
+    _emit(self, data)
+
+
+def _close_with_head(self, _close=wsgi.Response.close):
+    if not self.headers_sent:
+        self.send_headers()
+    _flush_head(self)  # a response without body bytes (HEAD, 204, 304)
+    _close(self)
+
+
+wsgi.Response.send_headers = _hold_head
+wsgi.Response._emit_body = _emit_body_with_head
+wsgi.Response.close = _close_with_head
