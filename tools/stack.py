@@ -168,8 +168,9 @@ def urls(task: str, project: str) -> list[str]:
     for service, (_, container_port, path) in PUBLISHED.items():
         proc = compose(task, project, "port", service, str(container_port), check=False,
                        capture=True)
-        if proc.returncode == 0 and proc.stdout.strip():
-            host_port = proc.stdout.strip().rsplit(":", 1)[1]
+        host_port = proc.stdout.strip().rsplit(":", 1)[-1] if proc.returncode == 0 else ""
+        # Compose answers port 0 for a port that is exposed but not published.
+        if host_port not in ("", "0"):
             lines.append(f"  {service:10} http://localhost:{host_port}{path}")
     return lines
 
