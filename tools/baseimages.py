@@ -264,7 +264,11 @@ def log(message: str) -> None:
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, **kwargs)
+    """Run a build step; a failure is one line naming the step, not a traceback."""
+    proc = subprocess.run(cmd, **kwargs)
+    if proc.returncode != 0:
+        raise SystemExit(f"error: `{' '.join(cmd[:3])} ...` failed (exit {proc.returncode})")
+    return proc
 
 
 def image_labels(image: str) -> dict[str, str] | None:
@@ -300,17 +304,18 @@ def archive_url() -> str:
 
 
 def download_wheels(target: Path, version: str) -> None:
-    files = requirements_files()
-    if not files:
-        return
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-           "--only-binary=:all:", "--python-version", version, "--implementation", "cp",
-           "-d", str(target)]
+    """Wheels for every requirements file, each resolved on its own: tasks are snapshots and
+    may pin different versions, and the wheelhouse holds them all."""
+    base = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--only-binary=:all:", "--python-version", version, "--implementation", "cp",
+            "-d", str(target)]
     for platform in WHEEL_PLATFORMS:
-        cmd += ["--platform", platform]
-    for path in files:
-        cmd += ["-r", str(path)]
-    run(cmd)
+        base += ["--platform", platform]
+    for path in requirements_files():
+        proc = subprocess.run(base + ["-r", str(path)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"error: cannot download wheels for {path.relative_to(REPO)}: "
+                             f"{(proc.stderr.strip().splitlines() or ['pip failed'])[-1]}")
 
 
 def build_rootfs(recipe: Recipe, tag: str, key: str) -> None:
