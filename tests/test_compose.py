@@ -23,7 +23,9 @@ def task4():
 
 
 def test_compose_file_declares_the_curriculum_services():
-    config = stack.compose("task4", PROJECT, "config", "--format", "json", capture=True).stdout
+    # Empty port variables fall back to the file's defaults, whatever the caller's environment.
+    config = stack.compose("task4", PROJECT, "config", "--format", "json", capture=True,
+                           env={"BACK_END_PORT": "", "FRONT_END_PORT": ""}).stdout
     import json
     services = json.loads(config)["services"]
     assert set(services) == {"back-end", "front-end"}

@@ -28,8 +28,9 @@ def task6(stacks):
 # --- routing (task5 and task6) ----------------------------------------------------------------
 @pytest.mark.parametrize("task", TASKS)
 def test_only_the_proxy_publishes_a_port(task):
+    # An empty PROXY_PORT falls back to the file's default, whatever the caller's environment.
     config = json.loads(stack.compose(task, "config-check", "config", "--format", "json",
-                                      capture=True).stdout)
+                                      env={"PROXY_PORT": ""}, capture=True).stdout)
     published = {name for name, svc in config["services"].items() if svc.get("ports")}
     assert published == {"proxy"}
     assert config["services"]["proxy"]["ports"][0]["published"] == "80"
@@ -89,7 +90,8 @@ def test_proxy_access_log_is_json_with_upstream_timings(stacks, task):
     record = wait_until(entry, 10, "the proxy's JSON access log line")
     assert record["status"] == 200 and record["uri"] == "/api/hello"
     assert record["upstream"].endswith(":5252")
-    assert float(record["upstream_response_time"]) >= 0
+    assert record["upstream_status"] == "200"
+    float(record["upstream_response_time"]), float(record["request_time"])  # numbers, not "-"
     assert "request_time" in record and "upstream_connect_time" in record
 
 
@@ -139,7 +141,7 @@ def test_scale_up_under_load_new_replica_serves_within_5s(task6):
         task6.scale(3, wait=False)
         new = _new_replica_name(task6, before)
         hostname = inspect(new, "{{.Config.Hostname}}")
-        wait_until(lambda: inspect(new, "{{.State.Health.Status}}") == "healthy", 30,
+        wait_until(lambda: inspect(new, "{{.State.Health.Status}}") == "healthy", 60,
                    f"{new} to be healthy")
         healthy_at = time.monotonic()
         first = wait_until(lambda: next((t for t, _, s in load.records if s == hostname), None),

@@ -9,7 +9,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$(date +%s)
-# One job at a time: the jobs build images and run stacks, and this machine has 2 cores.
+# Separate jobs one at a time (they build images and run stacks, on 2 cores); act still runs a
+# matrix's entries side by side, each in its own Compose project.
 status=0
 act --concurrent-jobs 1 "$@" 2>&1 | while IFS= read -r line; do
   printf '%s %s\n' "$(date +%s)" "$line"

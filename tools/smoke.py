@@ -84,7 +84,7 @@ class Smoke:
         print(f"smoke {self.task}", flush=True)
         try:
             getattr(self, f"smoke_{self.task}")()
-        except (stack.StackError, subprocess.CalledProcessError, OSError) as error:
+        except (stack.StackError, subprocess.SubprocessError, OSError) as error:
             self.check("stack runs", False, str(error).splitlines()[0])
         finally:
             if not all(ok for _, ok, _ in self.results):
