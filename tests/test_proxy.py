@@ -108,6 +108,20 @@ def test_forwarded_headers_reach_the_back_end(stacks, task):
 
 
 # --- task6: scaling and failover --------------------------------------------------------------
+def test_head_and_keep_alive_through_the_one_write_response(task6):
+    """task6's gunicorn sends head and body in one write; HEAD and reused connections still work."""
+    import requests
+    with requests.Session() as session:
+        head = session.head(f"{task6.url}/api/hello", timeout=5)
+        assert head.status_code == 200 and head.headers["Content-Length"] == "13"
+        assert head.content == b""
+        for _ in range(6):  # the same client connection, several replicas behind it
+            again = session.get(f"{task6.url}/api/hello", timeout=5)
+            assert again.status_code == 200 and again.text == "Hello, World!"
+        missing = session.get(f"{task6.url}/api/nope", timeout=5)
+        assert missing.json() == {"error": "not found", "status": 404}
+
+
 def test_every_replica_names_itself(task6):
     hostnames = {inspect(name, "{{.Config.Hostname}}") for name in task6.replicas()}
     seen = {get(f"{task6.url}/api/hello").headers["X-Served-By"] for _ in range(9)}

@@ -387,8 +387,11 @@ def ensure(image: str, tool_source: str, requirements: dict[str, str]) -> None:
         log(f"{image}: present ({kind}, up to date)")
         return
     started = time.monotonic()
-    proc = subprocess.run(["docker", "pull", "--quiet", image], capture_output=True, text=True,
-                          timeout=600)
+    try:
+        proc = subprocess.run(["docker", "pull", "--quiet", image], capture_output=True,
+                              text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"error: docker pull {image} did not finish in 600 s") from None
     outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
     if outcome == "pulled":
         log(f"{image}: pulled from the registry in {time.monotonic() - started:.1f}s")

@@ -82,6 +82,9 @@ def _close_with_head(self, _close=wsgi.Response.close):
     _close(self)
 
 
-wsgi.Response.send_headers = _hold_head
-wsgi.Response._emit_body = _emit_body_with_head
-wsgi.Response.close = _close_with_head
+# This file is read again on a reload (SIGHUP): patch once, never wrap the wrappers.
+if not getattr(wsgi.Response, "_one_write", False):
+    wsgi.Response.send_headers = _hold_head
+    wsgi.Response._emit_body = _emit_body_with_head
+    wsgi.Response.close = _close_with_head
+    wsgi.Response._one_write = True
