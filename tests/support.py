@@ -61,21 +61,6 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
                          + (f" (last error: {last_error})" if last_error else ""))
 
 
-def wait_healthy(container: str, timeout: float = 60) -> None:
-    def healthy():
-        state = inspect(container, "{{.State.Status}} {{.State.Health.Status}}")
-        if state.startswith(("exited", "dead")):
-            logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
-            raise AssertionError(f"{container} stopped: {state}\n{logs.stdout}{logs.stderr}")
-        return state == "running healthy"
-    try:
-        wait_until(healthy, timeout, f"container {container} to be healthy")
-    except AssertionError:
-        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
-        raise AssertionError(f"{container} not healthy after {timeout}s:\n"
-                             f"{logs.stdout[-2000:]}{logs.stderr[-2000:]}") from None
-
-
 @contextlib.contextmanager
 def running(image: str, container_port: int, env: dict | None = None, args: list | None = None,
             host_port: int | None = None):
@@ -88,7 +73,7 @@ def running(image: str, container_port: int, env: dict | None = None, args: list
         cmd += ["--env", f"{key}={value}"]
     subprocess.run(cmd + (args or []) + [image], check=True, capture_output=True)
     try:
-        wait_healthy(name)
+        stack.wait_container_healthy(name, timeout=60)
         host_port = inspect(name, f'{{{{(index (index .NetworkSettings.Ports "{container_port}/tcp") 0).HostPort}}}}')
         yield name, f"http://127.0.0.1:{host_port}"
     finally:
@@ -111,8 +96,6 @@ def json_body(response: requests.Response) -> dict:
     assert response.headers["Content-Type"].startswith("application/json"), response.headers
     return json.loads(response.text)
 
-
-__all__ = ["REPO", "REPORTS", "build_image", "running", "wait_until", "stack", "get"]
 
 
 # --- browser ----------------------------------------------------------------------------------

@@ -64,11 +64,7 @@ class Smoke:
                         f"127.0.0.1:{port}:{container_port}", image], check=True,
                        capture_output=True)
         self.cleanup.append(["docker", "rm", "-f", name])
-        deadline = time.monotonic() + 90
-        while (state := stack.health(name)) != ("running", "healthy"):
-            if state[0] != "running" or time.monotonic() > deadline:
-                raise stack.StackError(f"{name} is {'/'.join(state)}, not running and healthy")
-            time.sleep(0.5)
+        stack.wait_container_healthy(name)
         return f"http://127.0.0.1:{port}"
 
     def build(self, context: str, tag: str) -> None:

@@ -84,6 +84,21 @@ def health(container: str) -> tuple[str, str]:
     return (out[0], out[1] if len(out) > 1 else "") if out else ("gone", "")
 
 
+def wait_container_healthy(name: str, timeout: float = 90) -> float:
+    """Wait until one container runs and is healthy; seconds it took. Fails at once, with its
+    log, when the container stops, and with its log when the deadline passes."""
+    started = time.monotonic()
+    while (state := health(name)) != ("running", "healthy"):
+        if state[0] not in ("running", "created") or time.monotonic() - started > timeout:
+            tail = subprocess.run(["docker", "logs", "--tail", "40", name],
+                                  capture_output=True, text=True)
+            raise StackError(f"{name} is {'/'.join(filter(None, state))}, not running and "
+                             f"healthy, after {time.monotonic() - started:.0f}s:\n"
+                             f"{tail.stdout}{tail.stderr}")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def unhealthy(project: str) -> list[str]:
     """Containers that are not running-and-healthy, as 'name: state/health' lines."""
     problems = []
