@@ -6,7 +6,10 @@ ports, torn down at the end whatever happens:
 
 1. requests/s through the proxy vs straight to the same single replica (its port 5252 published
    on 127.0.0.1 by a Compose override written to a temporary directory). The proxy's JSON
-   access log stays on.
+   access log stays on. Twice: with the replica held to 1 CPU, so the proxy and the generator
+   have the other core as they would have their own CPU in production (the headline ratio:
+   what the proxy adds in the path); and with the replica unrestricted, so on a 2-core box the
+   proxy's CPU comes out of the replica's (what colocating everything costs).
 2. requests/s through the proxy with 1, 2 and 3 replicas, each replica held to 0.5 CPU
    (``docker update --cpus``), so that horizontal scaling shows on a 2-core machine.
 3. p50/p99 latency at a fixed request rate, from an open-loop client (below), proxy and direct.
@@ -49,10 +52,14 @@ ROUNDS = 3
 DURATION = 5            # seconds per measured wrk run
 WARMUP = 2              # seconds of unmeasured load before a series
 WRK_THREADS = 1
-WRK_CONNECTIONS = 16
+# Enough requests in flight that round-robin keeps every quota-limited replica busy: a replica
+# throttled for the rest of its CFS period (100 ms) holds the connections that wait on it, and
+# with few connections the others run dry meanwhile (16 measured 1.54-1.69x for 2 vs 1).
+WRK_CONNECTIONS = 64
 RATE = 200              # requests/s of the open-loop latency client
 RATE_SECONDS = 5
 REPLICA_CPUS = 0.5
+ISOLATED_REPLICA_CPUS = 1.0  # proxy vs direct: the replica's CPU, the rest has the other core
 PATH = "/api/hello"
 IMAGES = {  # image -> its base
     "softy-pinko-back-end:task6": "python:3.13-slim",
@@ -187,11 +194,16 @@ class Stack:
         self.compose("up", "--detach", "--no-build", "--no-recreate", "--scale",
                      f"back-end={replicas}")
         stack.wait_healthy(PROJECT, timeout=90, expect={"back-end": replicas})
-        if cpus is not None:
-            for name in self.replicas():
-                run("docker", "update", "--cpus", str(cpus), name)
+        self.limit_cpus(cpus)
         # The proxy re-resolves the replicas every second (resolver valid=1s): let it see them.
         time.sleep(1.5)
+
+    def limit_cpus(self, cpus: float | None) -> None:
+        """Hold every replica to `cpus` CPUs, or lift the limit (None)."""
+        # `--cpus 0` leaves the old quota in place; a quota of -1 is "no limit".
+        limit = ["--cpus", str(cpus)] if cpus is not None else ["--cpu-quota", "-1"]
+        for name in self.replicas():
+            run("docker", "update", *limit, name)
 
     def direct_url(self) -> str:
         name = self.replicas()[0]
@@ -337,7 +349,8 @@ def measure(st: Stack) -> dict:
     results: dict = {"machine": machine(), "settings": {
         "rounds": ROUNDS, "duration_s": DURATION, "warmup_s": WARMUP, "wrk_threads": WRK_THREADS,
         "wrk_connections": WRK_CONNECTIONS, "open_loop_rate": RATE,
-        "open_loop_seconds": RATE_SECONDS, "replica_cpus": REPLICA_CPUS, "path": PATH}}
+        "open_loop_seconds": RATE_SECONDS, "replica_cpus": REPLICA_CPUS,
+        "isolated_replica_cpus": ISOLATED_REPLICA_CPUS, "path": PATH}}
 
     log("building the task6 images")
     built = time.monotonic()
@@ -352,8 +365,9 @@ def measure(st: Stack) -> dict:
     direct = st.direct_url()
     log(f"proxy {st.url}  direct {direct}")
 
-    # (1) + (3): proxy vs direct, one unrestricted replica, interleaved.
+    # (1) + (3): proxy vs direct on one replica, at 1 CPU and unrestricted, interleaved.
     samples: dict[str, list] = {"proxy": [], "direct": []}
+    isolated: dict[str, list] = {"proxy": [], "direct": []}
     latency: dict[str, list] = {"proxy": [], "direct": []}
     under_load: dict = {}
     for url in (st.url, direct):
@@ -365,24 +379,34 @@ def measure(st: Stack) -> dict:
     sampler.join(timeout=60)
     results["memory_under_load_mib"] = under_load
     for n in range(ROUNDS):
+        st.limit_cpus(ISOLATED_REPLICA_CPUS)
+        for case, url in (("proxy", st.url), ("direct", direct)):
+            isolated[case].append(wrk(url, DURATION))
+            log(f"round {n + 1} {case:6} {isolated[case][-1]['rps']:8.0f} req/s, replica at "
+                f"{ISOLATED_REPLICA_CPUS} CPU")
+        st.limit_cpus(None)
         for case, url in (("proxy", st.url), ("direct", direct)):
             samples[case].append(wrk(url, DURATION))
-            log(f"round {n + 1} {case:6} {samples[case][-1]['rps']:8.0f} req/s")
+            log(f"round {n + 1} {case:6} {samples[case][-1]['rps']:8.0f} req/s, unrestricted")
         for case, url in (("proxy", st.url), ("direct", direct)):
             latency[case].append(open_loop(url, RATE, RATE_SECONDS))
             log(f"round {n + 1} {case:6} open-loop {RATE}/s p50 {latency[case][-1]['p50_ms']:.2f}"
                 f" ms p99 {latency[case][-1]['p99_ms']:.2f} ms")
-    rps = {case: summarize([s["rps"] for s in runs]) for case, runs in samples.items()}
-    results["single_replica_unlimited"] = {
-        case: {"rps": rps[case],
-               "wrk_latency_avg_ms": summarize([s["latency_avg_ms"] for s in runs]),
-               "generator_cpu_pct": summarize([s["generator_cpu_pct"] for s in runs]),
-               "errors": sum(s["errors"] for s in runs)} for case, runs in samples.items()}
-    # Paired per round (the two runs of a round are seconds apart), then the median of those.
-    paired = [p["rps"] / d["rps"] for p, d in zip(samples["proxy"], samples["direct"])]
-    results["proxy_vs_direct_rps_ratio"] = round(ratio(rps["proxy"]["median"],
-                                                       rps["direct"]["median"]), 3)
-    results["proxy_vs_direct_per_round"] = summarize(paired)
+    for key, runs_by_case, suffix in (("single_replica_isolated", isolated, ""),
+                                      ("single_replica_unlimited", samples, "_shared_cpu")):
+        rps = {case: summarize([s["rps"] for s in runs]) for case, runs in runs_by_case.items()}
+        results[key] = {
+            case: {"rps": rps[case],
+                   "wrk_latency_avg_ms": summarize([s["latency_avg_ms"] for s in runs]),
+                   "generator_cpu_pct": summarize([s["generator_cpu_pct"] for s in runs]),
+                   "errors": sum(s["errors"] for s in runs)}
+            for case, runs in runs_by_case.items()}
+        # Paired per round (the two runs of a round are seconds apart), then their median.
+        paired = [p["rps"] / d["rps"] for p, d in zip(runs_by_case["proxy"],
+                                                      runs_by_case["direct"])]
+        results[f"proxy_vs_direct_rps_ratio{suffix}"] = round(
+            ratio(rps["proxy"]["median"], rps["direct"]["median"]), 3)
+        results[f"proxy_vs_direct_per_round{suffix}"] = summarize(paired)
     results["fixed_rate_latency"] = {
         "method": f"open-loop Python client (threads, keep-alive), {RATE} req/s for "
                   f"{RATE_SECONDS} s, latency from each request's scheduled time",
@@ -427,13 +451,17 @@ def fmt(summary: dict, digits: int = 0) -> str:
 
 
 def table(results: dict) -> str:
-    single, lat = results["single_replica_unlimited"], results["fixed_rate_latency"]
+    lat = results["fixed_rate_latency"]
     rows = [("Case", "median (min-max)", "wrk CPU % of a core")]
-    for case in ("proxy", "direct"):
-        rows.append((f"1 replica, unlimited, {case} req/s", fmt(single[case]["rps"]),
-                     fmt(single[case]["generator_cpu_pct"])))
-    rows.append(("proxy / direct", f"{results['proxy_vs_direct_rps_ratio']:.2f} "
-                 f"(per round {fmt(results['proxy_vs_direct_per_round'], 2)})", ""))
+    for key, label, suffix in (
+            ("single_replica_isolated", f"1 replica at {ISOLATED_REPLICA_CPUS:g} CPU", ""),
+            ("single_replica_unlimited", "1 replica, unlimited", "_shared_cpu")):
+        for case in ("proxy", "direct"):
+            rows.append((f"{label}, {case} req/s", fmt(results[key][case]["rps"]),
+                         fmt(results[key][case]["generator_cpu_pct"])))
+        rows.append((f"{label}: proxy / direct",
+                     f"{results['proxy_vs_direct_rps_ratio' + suffix]:.2f} (per round "
+                     f"{fmt(results['proxy_vs_direct_per_round' + suffix], 2)})", ""))
     for n in ("1", "2", "3"):
         s = results["scaling"][n]
         rows.append((f"{n} replica(s) x {REPLICA_CPUS} CPU, proxy req/s", fmt(s["rps"]),
