@@ -16,7 +16,8 @@ PROXY_PORT  ?= 80
 TASK        ?= task6
 export REPLICAS PROXY_PORT
 
-.PHONY: help bootstrap bases up down ps logs test test-unit lint loadtest smoke e2e act bench clean
+.PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
+        smoke e2e act bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +39,15 @@ ps: bootstrap ## Show the containers of the `make up` stack and their health
 
 logs: bootstrap ## The last lines of every container's log in the `make up` stack
 	@$(PYTHON) tools/stack.py logs
+
+swarm-up: bases ## Deploy task6 as the Swarm stack softy-pinko (a swarm is made if none), wait until healthy
+	@$(PYTHON) tools/swarm.py up
+
+swarm-down: bootstrap ## Remove the Swarm stack; leave the swarm only if swarm-up made it
+	@$(PYTHON) tools/swarm.py down
+
+swarm-ps: bootstrap ## Show the Swarm stack's services and the health of their tasks
+	@$(PYTHON) tools/swarm.py ps
 
 test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
 	@$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS)

@@ -204,6 +204,18 @@ class Load:
                 counts[served_by] = counts.get(served_by, 0) + 1
         return counts
 
+    def assert_even(self, replicas: int, max_pp: float = 2.0) -> None:
+        """No failure, exactly `replicas` replicas served, each within `max_pp` percentage
+        points of an even share; prints each replica's share."""
+        shares = self.shares()
+        total = sum(shares.values())
+        assert not self.failures, self.summary()
+        assert len(shares) == replicas, self.summary()
+        for replica, count in sorted(shares.items()):
+            deviation = abs(count / total - 1 / replicas) * 100
+            print(f"  {replica}: {count} ({count / total:.2%}, {deviation:.2f} pp from even)")
+            assert deviation <= max_pp, f"{replica} is {deviation:.2f} pp off an even share"
+
     def summary(self) -> str:
         statuses: dict[int, int] = {}
         for _, status, _ in self.failures:

@@ -9,6 +9,7 @@ mapfile -t dockerfiles < <(git ls-files --cached --others --exclude-standard -- 
 mapfile -t scripts < <(git ls-files --cached --others --exclude-standard -- '*.sh' .ci/run)
 mapfile -t workflows < <(git ls-files --cached --others --exclude-standard -- '.github/workflows/*.yml')
 mapfile -t composefiles < <(git ls-files --cached --others --exclude-standard -- 'task*/docker-compose.yml')
+mapfile -t stackfiles < <(git ls-files --cached --others --exclude-standard -- 'task*/docker-stack.yml')
 mapfile -t nginxconfs < <(git ls-files --cached --others --exclude-standard -- 'task*/*.conf' 'task*/*/*.conf' | grep -v nginx.conf)
 
 rows=()
@@ -36,6 +37,16 @@ compose_config() {
   return "$status"
 }
 
+# Swarm stack files, parsed by the same loader as `docker stack deploy` (no swarm needed).
+# shellcheck disable=SC2329  # called through check()
+stack_config() {
+  local file status=0
+  for file in "$@"; do
+    docker stack config --compose-file "$file" >/dev/null || { echo "in $file"; status=1; }
+  done
+  return "$status"
+}
+
 # Each nginx site/proxy config, checked together with its folder's main nginx.conf.
 # shellcheck disable=SC2329  # called through check()
 gixy_all() {
@@ -58,6 +69,7 @@ if [ ${#workflows[@]} -gt 0 ]; then
   check workflow-schema "${#workflows[@]}" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
 fi
 check compose-config "${#composefiles[@]}" compose_config "${composefiles[@]}"
+check stack-config "${#stackfiles[@]}" stack_config "${stackfiles[@]}"
 check gixy "${#nginxconfs[@]}" gixy_all "${nginxconfs[@]}"
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then

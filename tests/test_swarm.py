@@ -1,0 +1,162 @@
+"""Task 6 on Docker Swarm: the same images, deployed with `docker stack deploy`.
+
+The stack runs as `sp-test-swarm` on a free port, with 3 API replicas, through the same code as
+`make swarm-up` (tools/swarm.py). The engine is left as it was found: a swarm is made only when
+the engine is in none, and then left again; the module's teardown asserts it.
+"""
+import json
+import subprocess
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+import swarm
+from support import Load, free_port, get, inspect, wait_until
+
+pytestmark = [pytest.mark.docker, pytest.mark.load, pytest.mark.swarm]
+
+STACK = "sp-test-swarm"
+BACK_END = f"{STACK}_back-end"
+
+
+class SwarmStack:
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}"
+
+    @staticmethod
+    def replicas() -> list[dict]:
+        return [row for row in swarm.containers(STACK) if row["Service"] == "back-end"]
+
+    def hostnames(self) -> set[str]:
+        return {inspect(row["Names"], "{{.Config.Hostname}}") for row in self.replicas()}
+
+    @staticmethod
+    def service(name: str = BACK_END) -> dict:
+        return json.loads(swarm.docker("service", "inspect", name))[0]
+
+
+@pytest.fixture(scope="module")
+def swarm_stack():
+    before = swarm.engine_state()
+    created = False
+    try:
+        swarm.build_images()
+        created = swarm.ensure_swarm()
+        port = free_port()
+        swarm.deploy(STACK, {"REPLICAS": "3", "PROXY_PORT": str(port)})
+        seconds = swarm.wait_ready(STACK, expect={"back-end": 3})
+        print(f"\nswarm stack {STACK} healthy after {seconds:.1f}s (swarm created: {created})")
+        yield SwarmStack(port)
+    finally:
+        swarm.remove(STACK)
+        if created:
+            swarm.leave_if_created()
+        assert swarm.engine_state() == before, "the engine's swarm state was not restored"
+
+
+def test_stack_is_hardened_and_updates_safely(swarm_stack):
+    back_end = swarm_stack.service()["Spec"]
+    container = back_end["TaskTemplate"]["ContainerSpec"]
+    assert container["ReadOnly"] is True
+    assert container["CapabilityDrop"] == ["ALL"]
+    assert {m["Target"]: m["Type"] for m in container["Mounts"]} == {"/tmp": "tmpfs"}
+    assert back_end["TaskTemplate"]["Resources"]["Limits"]["Pids"] == 128
+    assert back_end["EndpointSpec"]["Mode"] == "dnsrr"
+    update = back_end["UpdateConfig"]
+    assert (update["Order"], update["FailureAction"], update["Parallelism"]) == \
+        ("start-first", "rollback", 1)
+    assert back_end["RollbackConfig"]["Order"] == "start-first"
+    proxy = swarm_stack.service(f"{STACK}_proxy")
+    assert [p["PublishMode"] for p in proxy["Endpoint"]["Ports"]] == ["host"]
+    for row in swarm.containers(STACK):
+        assert row["Health"] == "healthy", row
+        assert inspect(row["Names"], "{{.Config.User}}") not in ("", "0", "root"), row
+
+
+def test_routing_and_every_replica_names_itself(swarm_stack):
+    page = get(f"{swarm_stack.url}/")
+    assert page.status_code == 200 and "dynamic-content" in page.text
+    seen = {get(f"{swarm_stack.url}/api/hello").headers["X-Served-By"] for _ in range(9)}
+    assert seen == swarm_stack.hostnames()
+
+
+def test_round_robin_is_even_across_swarm_replicas(swarm_stack):
+    with Load(f"{swarm_stack.url}/api/hello", threads=4, max_requests=3000,
+              max_seconds=90) as load:
+        load.wait()
+    print(f"\nswarm round-robin over 3 replicas: {load.summary()}")
+    assert len(load.records) >= 3000, load.summary()
+    assert set(load.shares()) == swarm_stack.hostnames(), load.summary()
+    load.assert_even(replicas=3)
+
+
+# Load records monotonic times; Docker records wall-clock ones.
+WALL_MINUS_MONOTONIC = time.time() - time.monotonic()
+
+
+def _healthy_at(container: str) -> float:
+    """Wall-clock time of the container's first passing healthcheck."""
+    log = json.loads(inspect(container, "{{json .State.Health.Log}}"))
+    passed = [entry["End"] for entry in log if entry["ExitCode"] == 0]
+    assert passed, f"{container} has not passed a healthcheck yet"
+    # RFC 3339 in UTC with nanoseconds ("2026-11-29T15:45:57.040934205Z"); keep microseconds.
+    seconds, _, fraction = passed[0].rstrip("Z").partition(".")
+    return (datetime.fromisoformat(seconds).replace(tzinfo=timezone.utc).timestamp()
+            + float(f"0.{fraction or 0}"))
+
+
+def _served_after(load: Load, hostnames: set[str], since: float) -> set[str]:
+    return {served for t, status, served in load.records if t >= since and served in hostnames}
+
+
+def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack):
+    with Load(f"{swarm_stack.url}/api/hello", max_seconds=150) as load:
+        load.wait_for(200)
+        before = swarm_stack.hostnames()
+        swarm.docker("service", "scale", "--detach", f"{BACK_END}=5")
+        swarm.wait_ready(STACK, expect={"back-end": 5}, timeout=90)
+        up = swarm_stack.hostnames()
+        added = up - before
+        assert len(added) == 2
+        wait_until(lambda: _served_after(load, added, 0) == added, 15,
+                   "both new replicas to serve")
+        # Swarm lists a task in DNS only once it is healthy: no request reaches a new replica
+        # before its first passing healthcheck.
+        for row in swarm_stack.replicas():
+            hostname = inspect(row["Names"], "{{.Config.Hostname}}")
+            if hostname in added:
+                first = min(t for t, _, served in load.records if served == hostname)
+                lead = _healthy_at(row["Names"]) - (first + WALL_MINUS_MONOTONIC)
+                print(f"\nnew replica {hostname}: first request {-lead:+.2f}s from healthy")
+                assert lead <= 0.5, f"{hostname} served {lead:.2f}s before it was healthy"
+        swarm.docker("service", "scale", "--detach", f"{BACK_END}=2")
+        swarm.wait_ready(STACK, expect={"back-end": 2}, timeout=90)
+        load.wait_for(len(load.records) + 600)
+    print(f"\nswarm scale 3 -> 5 -> 2: {load.summary()}")
+    assert not load.failures, load.summary()
+    swarm.docker("service", "scale", "--detach", f"{BACK_END}=3")
+    swarm.wait_ready(STACK, expect={"back-end": 3}, timeout=90)
+
+
+def test_rolling_update_under_load_costs_no_request(swarm_stack):
+    old = swarm_stack.hostnames()
+    with Load(f"{swarm_stack.url}/api/hello", max_seconds=240) as load:
+        load.wait_for(200)
+        started = time.monotonic()
+        update = subprocess.run(["docker", "service", "update", "--force", "--detach=false",
+                                 "--quiet", BACK_END], capture_output=True, text=True,
+                                timeout=200)
+        took = time.monotonic() - started
+        assert update.returncode == 0, update.stderr
+        swarm.wait_ready(STACK, expect={"back-end": 3}, timeout=60)
+        new = swarm_stack.hostnames()
+        marker = time.monotonic()
+        wait_until(lambda: _served_after(load, new, marker) == new, 15,
+                   "every new replica to serve")
+        load.wait_for(len(load.records) + 300)
+    state = swarm_stack.service()["UpdateStatus"]["State"]
+    print(f"\nswarm rolling update of 3 replicas in {took:.1f}s ({state}): {load.summary()}")
+    assert state == "completed", f"the update ended {state!r}, not completed"
+    assert not new & old, "every replica should have been replaced"
+    assert not load.failures, load.summary()
