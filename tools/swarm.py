@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Run task6 on Docker Swarm: deploy it as a stack, wait until healthy, remove it.
+"""Run task6 on Docker Swarm: deploy it as a stack, wait until it serves, remove it.
 
 `make swarm-up` / `make swarm-down` and tests/test_swarm.py go through here. The engine is left
 as it was found: `up` makes the engine a single-node swarm only when it is in none, records that
-on the node itself (a node label), and `down` leaves the swarm only then, and only when no other
-stack is deployed on it.
+on the node itself (a node label), and `down` leaves the swarm only then, and only when nothing
+else runs on it.
 
 Usage:
   swarm.py up   [--stack NAME] [--replicas N]
@@ -22,6 +22,9 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,18 +38,39 @@ DEFAULT_STACK = "softy-pinko"
 CREATED_LABEL = "softy-pinko.swarm-created"
 GWBRIDGE_LABEL = "softy-pinko.gwbridge-created"
 NAMESPACE_LABEL = "com.docker.stack.namespace"
+# Each image's ID goes into its service's container labels: Swarm cannot see that a rebuilt
+# local image with the same tag is new, but a changed label makes it roll the service.
+IMAGE_ID_VARIABLES = {
+    "softy-pinko-proxy:task6": "PROXY_IMAGE_ID",
+    "softy-pinko-back-end:task6": "BACK_END_IMAGE_ID",
+    "softy-pinko-front-end:task6": "FRONT_END_IMAGE_ID",
+}
+# `docker stack deploy --detach` and `docker stack config` need a CLI of this major version.
+MIN_CLI_MAJOR = 26
 
 
 class SwarmError(RuntimeError):
     """The engine or the stack is not in the state asked for; the message says why."""
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+def docker(*args: str, check: bool = True, timeout: float = 120,
+           env: dict | None = None) -> str:
+    try:
+        proc = subprocess.run(["docker", *args], capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired:
+        raise SwarmError(f"`docker {' '.join(args)}` did not finish within {timeout:.0f}s")
     if check and proc.returncode != 0:
         raise SwarmError(f"`docker {' '.join(args)}` failed (exit {proc.returncode}): "
                          f"{(proc.stderr or proc.stdout).strip()[-1500:]}")
     return proc.stdout
+
+
+def check_cli() -> None:
+    version = docker("version", "--format", "{{.Client.Version}}").strip()
+    if int(version.split(".")[0]) < MIN_CLI_MAJOR:
+        raise SwarmError(f"the docker CLI is {version}; `docker stack deploy --detach` needs "
+                         f"{MIN_CLI_MAJOR}.0 or later")
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,9 +80,11 @@ def engine_state() -> dict:
     """What `down` must restore: swarm membership, and whether docker_gwbridge exists."""
     state = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
     local, manager = state.split()
-    return {"swarm": local, "manager": manager == "true",
-            "gwbridge": bool(docker("network", "ls", "--quiet", "--filter",
-                                    "name=^docker_gwbridge$").strip())}
+    return {"swarm": local, "manager": manager == "true", "gwbridge": gwbridge_exists()}
+
+
+def gwbridge_exists() -> bool:
+    return bool(docker("network", "ls", "--quiet", "--filter", "name=^docker_gwbridge$").strip())
 
 
 def ensure_swarm() -> bool:
@@ -68,9 +94,11 @@ def ensure_swarm() -> bool:
         if not state["manager"]:
             raise SwarmError("this engine is a swarm worker: deploy from a manager node")
         return False
+    if state["swarm"] == "locked":
+        raise SwarmError("the engine's swarm is locked: unlock it with `docker swarm unlock`")
     if state["swarm"] != "inactive":
-        raise SwarmError(f"the engine's swarm state is {state['swarm']!r}; "
-                         "fix it (docker swarm leave --force) and try again")
+        raise SwarmError(f"the engine's swarm state is {state['swarm']!r}: wait for it to "
+                         "settle, or see `docker info`")
     address = os.environ.get("SWARM_ADVERTISE_ADDR", "127.0.0.1")
     docker("swarm", "init", "--advertise-addr", address, "--listen-addr", f"{address}:2377")
     labels = ["--label-add", f"{CREATED_LABEL}=true"]
@@ -96,25 +124,29 @@ def node_label(label: str) -> bool:
     return out.strip() == "true"
 
 
-def _leave(remove_gwbridge: bool) -> None:
+def _leave(remove_gwbridge: bool, timeout: float = 30) -> None:
     docker("swarm", "leave", "--force", timeout=60)
-    if remove_gwbridge:
-        # The network outlives the swarm; its last endpoints go a moment after the leave.
-        deadline = time.monotonic() + 30
-        while docker("network", "ls", "--quiet", "--filter", "name=^docker_gwbridge$").strip():
-            if docker("network", "rm", "docker_gwbridge", check=False) or \
-                    time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+    if not remove_gwbridge:
+        return
+    # The network outlives the swarm, and its last endpoints go a moment after the leave.
+    deadline = time.monotonic() + timeout
+    while gwbridge_exists():
+        proc = subprocess.run(["docker", "network", "rm", "docker_gwbridge"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0 and time.monotonic() > deadline:
+            raise SwarmError(f"left the swarm, but docker_gwbridge is still in use after "
+                             f"{timeout:.0f}s: {proc.stderr.strip()}")
+        time.sleep(0.5)
 
 
 def leave_if_created() -> str:
     """Leave the swarm if `ensure_swarm` created it and nothing else is deployed on it."""
     if engine_state()["swarm"] != "active" or not node_label(CREATED_LABEL):
         return "the engine's swarm membership is unchanged (it was not created by swarm-up)"
-    others = docker("stack", "ls", "--format", "{{.Name}}").split()
+    # `leave --force` would take every service with it, stack or not.
+    others = docker("service", "ls", "--format", "{{.Name}}").split()
     if others:
-        return f"the swarm stays: other stacks run on it ({', '.join(others)})"
+        return f"the swarm stays: other services run on it ({', '.join(others)})"
     _leave(remove_gwbridge=node_label(GWBRIDGE_LABEL))
     return "left the single-node swarm that swarm-up created"
 
@@ -122,46 +154,70 @@ def leave_if_created() -> str:
 # --------------------------------------------------------------------------------------------
 # The stack
 # --------------------------------------------------------------------------------------------
-def build_images() -> None:
-    """Swarm does not build: the Compose file builds and tags the images the stack file uses."""
+def build_images() -> dict[str, str]:
+    """Swarm does not build: the Compose file builds and tags the images the stack file uses.
+    Returns the stack file's image-ID variables."""
     stack.compose(TASK, DEFAULT_STACK, "build", "--quiet", capture=True, timeout=900)
+    return {variable: docker("image", "inspect", "--format", "{{.Id}}", image).strip()
+            for image, variable in IMAGE_ID_VARIABLES.items()}
 
 
-def deploy(name: str, env: dict | None = None) -> None:
-    proc = subprocess.run(
-        ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "--detach=true",
-         "--compose-file", str(STACK_FILE), name],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
-    if proc.returncode != 0:
-        raise SwarmError(f"docker stack deploy {name} failed: {proc.stderr.strip()[-1500:]}")
+def deploy(name: str, env: dict) -> float:
+    """`docker stack deploy` with `env` for the stack file; the engine's time it started."""
+    check_cli()
+    started = time.time()
+    docker("stack", "deploy", "--resolve-image", "never", "--prune", "--detach=true",
+           "--compose-file", str(STACK_FILE), name, env=env)
+    return started
 
 
-def services(name: str) -> dict[str, tuple[int, int]]:
-    """Each service of the stack, by its short name: (running tasks, desired tasks)."""
+def services(name: str) -> dict[str, int]:
+    """Each service of the stack by its short name, with the number of tasks it wants."""
     out = docker("service", "ls", "--filter", f"label={NAMESPACE_LABEL}={name}",
                  "--format", "{{.Name}}\t{{.Replicas}}")
     result = {}
     for line in out.splitlines():
         service, replicas = line.split("\t")
-        running, desired = replicas.split()[0].split("/")
-        result[service.removeprefix(f"{name}_")] = (int(running), int(desired))
+        result[service.removeprefix(f"{name}_")] = int(replicas.split()[0].split("/")[1])
     return result
 
 
-def update_states(name: str) -> dict[str, str]:
-    """Each service's rolling-update state ('' when it was never updated): updating,
-    completed, paused, rollback_started, rollback_completed, ..."""
+def tasks(name: str) -> list[dict]:
+    """The stack's tasks that should be running, on every node: Service and State.
+
+    Swarm reports a task `Running` only once its healthcheck has passed (`Starting` before),
+    so this is the health of every replica, wherever it runs."""
+    out = docker("stack", "ps", name, "--filter", "desired-state=running", "--format",
+                 "{{.Name}}\t{{.CurrentState}}", check=False)
+    rows = []
+    for line in out.splitlines():
+        if "\t" in line:
+            task, state = line.split("\t")
+            rows.append({"Service": task.removeprefix(f"{name}_").split(".")[0],
+                         "State": state.split()[0] if state else ""})
+    return rows
+
+
+def update_states(name: str) -> dict[str, tuple[str, float]]:
+    """Each service's last rolling update: (state, when it started, as a Unix time); ('', 0)
+    when it was never updated. States: updating, completed, paused, rollback_completed, ..."""
     ids = docker("service", "ls", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}").split()
     if not ids:
         return {}
     out = docker("service", "inspect", "--format",
-                 "{{.Spec.Name}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", *ids)
-    return {line.split("\t")[0].removeprefix(f"{name}_"): line.split("\t")[1]
-            for line in out.splitlines() if "\t" in line}
+                 '{{.Spec.Name}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t'
+                 '{{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05Z07:00"}}{{end}}', *ids)
+    states = {}
+    for line in out.splitlines():
+        service, _, rest = line.partition("\t")
+        state, _, started = rest.partition("\t")
+        when = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() if started else 0
+        states[service.removeprefix(f"{name}_")] = (state, when)
+    return states
 
 
 def containers(name: str) -> list[dict]:
-    """Running containers of the stack: Names, Service (short name), Health."""
+    """This node's running containers of the stack: Names, Service (short name), Health."""
     out = docker("ps", "--filter", f"label={NAMESPACE_LABEL}={name}", "--format",
                  '{{.Names}}\t{{.Label "com.docker.swarm.service.name"}}')
     rows = []
@@ -179,35 +235,36 @@ def task_errors(name: str) -> str:
     return "\n".join(line for line in out.splitlines() if line.split("\t")[-1].strip())[-3000:]
 
 
-def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float = 180) -> float:
-    """Wait until every service runs its desired tasks, each healthy, and no more; seconds.
-
-    `expect` also pins the desired count of some services (after a scale, say).
-    """
+def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float = 180,
+               since: float | None = None) -> float:
+    """Wait until every service runs exactly the tasks it wants, all healthy, with no update in
+    progress; seconds it took. `expect` also pins the wanted count of some services (after a
+    scale, say). An update paused, or rolled back after `since` (a Unix time), fails at once."""
     started = time.monotonic()
     while True:
-        state = services(name)
-        rows = containers(name)
-        per_service: dict[str, int] = {}
-        for row in rows:
-            if row["Health"] == "healthy":
-                per_service[row["Service"]] = per_service.get(row["Service"], 0) + 1
-        problems = [f"{service}: {running}/{desired} running, "
-                    f"{per_service.get(service, 0)} healthy"
-                    for service, (running, desired) in state.items()
-                    if not running == desired == per_service.get(service, 0)
-                    or (expect and service in expect and desired != expect[service])]
-        problems += [f"{row['Names']}: {row['Health'] or 'no healthcheck'}" for row in rows
-                     if row["Health"] != "healthy"]
+        wanted = services(name)
+        running: dict[str, int] = {}
+        not_running = []
+        for task in tasks(name):
+            if task["State"] == "Running":
+                running[task["Service"]] = running.get(task["Service"], 0) + 1
+            else:
+                not_running.append(f"{task['Service']}: a task is {task['State'] or 'new'}")
+        problems = [f"{service}: {running.get(service, 0)}/{want} running and healthy"
+                    for service, want in wanted.items() if running.get(service, 0) != want]
+        problems += [f"{service}: wants {want}, not {wanted.get(service)}"
+                     for service, want in (expect or {}).items() if wanted.get(service) != want]
+        problems += not_running
         updates = update_states(name)
-        problems += [f"{service}: update {state}" for service, state in updates.items()
-                     if state not in ("", "completed")]
-        # A paused or rolled-back update will not go on by itself: say so now.
-        stuck = [f"{service}: update {state}" for service, state in updates.items()
-                 if state in ("paused", "rollback_paused", "rollback_completed")]
+        problems += [f"{service}: update {state}" for service, (state, _) in updates.items()
+                     if state == "updating" or state == "rollback_started"]
+        # A paused update does not go on by itself, and a rolled-back one is not what was asked.
+        stuck = [f"{service}: update {state}" for service, (state, when) in updates.items()
+                 if state in ("paused", "rollback_paused")
+                 or (state == "rollback_completed" and since is not None and when >= since - 1)]
         if stuck:
             raise SwarmError(f"stack {name}: {'; '.join(stuck)}\n{task_errors(name)}")
-        if state and not problems:
+        if wanted and not problems:
             return time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise SwarmError(f"stack {name} not ready after {timeout:.0f}s: "
@@ -215,29 +272,58 @@ def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float =
         time.sleep(0.5)
 
 
+def wait_serving(url: str, replicas: int, timeout: float = 15) -> set[str]:
+    """Wait until `replicas` different replicas answer `url` through the proxy (it re-reads
+    Swarm's DNS every second, so a replica that has just turned healthy can be a second
+    away); the replicas' names (X-Served-By)."""
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    last = ""
+    while time.monotonic() < deadline:
+        seen = set()
+        for _ in range(2 * replicas):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    seen.add(response.headers.get("X-Served-By", ""))
+            except (urllib.error.URLError, OSError) as error:
+                last = str(error)
+        if len(seen) == replicas:
+            return seen
+        time.sleep(0.2)
+    raise SwarmError(f"{url}: {len(seen)} of {replicas} replicas answer after {timeout:.0f}s"
+                     + (f" (last error: {last})" if last else ""))
+
+
 def remove(name: str, timeout: float = 60) -> None:
     """Remove the stack and wait until its containers and networks are gone."""
     if engine_state()["swarm"] != "active":
         return
-    docker("stack", "rm", name, check=False)
     deadline = time.monotonic() + timeout
-    while (docker("ps", "-a", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}").strip()
-           or docker("network", "ls", "--quiet", "--filter",
-                     f"label={NAMESPACE_LABEL}={name}").strip()):
+    while True:
+        # Again each round: a network still in use by a stopping task is left the first time.
+        proc = subprocess.run(["docker", "stack", "rm", name], capture_output=True, text=True)
+        left = (docker("ps", "-a", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}")
+                + docker("network", "ls", "--quiet", "--filter",
+                         f"label={NAMESPACE_LABEL}={name}")).split()
+        if not left:
+            return
         if time.monotonic() > deadline:
-            raise SwarmError(f"stack {name} still has containers or networks after "
-                             f"{timeout:.0f}s")
-        time.sleep(0.5)
+            raise SwarmError(f"stack {name}: {len(left)} containers or networks left after "
+                             f"{timeout:.0f}s: {proc.stderr.strip()[-500:]}")
+        time.sleep(1)
 
 
-def up(name: str, replicas: int, proxy_port: int, timeout: float = 180) -> float:
-    """Build, make sure of a swarm, deploy, wait until healthy; seconds it took."""
+def up(name: str, replicas: int, proxy_port: int, timeout: float = 180) -> tuple[float, bool]:
+    """Build, make sure of a swarm, deploy, wait until every replica serves; (seconds it took,
+    whether a swarm was created)."""
     started = time.monotonic()
-    build_images()
-    ensure_swarm()
-    deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port)})
-    wait_ready(name, expect={"back-end": replicas}, timeout=timeout)
-    return time.monotonic() - started
+    image_ids = build_images()
+    created = ensure_swarm()
+    since = deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port),
+                          **image_ids})
+    wait_ready(name, expect={"back-end": replicas}, timeout=timeout, since=since)
+    wait_serving(f"http://127.0.0.1:{proxy_port}/api/hello", replicas)
+    return time.monotonic() - started, created
 
 
 def down(name: str) -> str:
@@ -257,20 +343,21 @@ def main(argv: list[str]) -> int:
         if args.command == "up":
             print(f"[swarm] deploying stack {args.stack} ({TASK}, {args.replicas} API replicas)",
                   flush=True)
-            seconds = up(args.stack, args.replicas, proxy_port)
+            seconds, _ = up(args.stack, args.replicas, proxy_port)
             print(f"[swarm] {args.stack} is healthy after {seconds:.1f}s. Open:\n"
                   f"  proxy      http://localhost:{proxy_port}/\n"
                   f"Scale with: docker service scale {args.stack}_back-end=3\n"
                   "Stop it with: make swarm-down")
         elif args.command == "down":
-            remove(args.stack)
-            print(f"[swarm] stack {args.stack} is removed; {leave_if_created()}")
+            print(f"[swarm] stack {args.stack} is removed; {down(args.stack)}")
+        elif engine_state()["swarm"] != "active":
+            print("[swarm] this engine is in no swarm")
         else:
-            if engine_state()["swarm"] != "active":
-                print("[swarm] this engine is in no swarm")
-                return 0
-            for service, (running, desired) in services(args.stack).items():
-                print(f"{args.stack}_{service:12} {running}/{desired} running")
+            wanted = services(args.stack)
+            for service, want in wanted.items():
+                running = sum(1 for t in tasks(args.stack)
+                              if t["Service"] == service and t["State"] == "Running")
+                print(f"{args.stack}_{service:12} {running}/{want} running and healthy")
             for row in containers(args.stack):
                 print(f"  {row['Names']:60} {row['Health']}")
     except (SwarmError, stack.StackError) as error:
