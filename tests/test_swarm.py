@@ -5,7 +5,9 @@ The stack runs as `sp-test-swarm` on a free port, with 3 API replicas, through t
 the engine is in none, and then left again; the module's teardown asserts it.
 """
 import json
+import os
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -92,6 +94,20 @@ def test_routing_and_every_replica_names_itself(swarm_stack):
     assert page.status_code == 200 and "dynamic-content" in page.text
     seen = {get(f"{swarm_stack.url}/api/hello").headers["X-Served-By"] for _ in range(9)}
     assert seen == swarm_stack.hostnames()
+
+
+def test_swarm_up_on_a_taken_port_is_a_one_line_error(swarm_stack):
+    port = swarm_stack.url.rsplit(":", 1)[1]  # the test stack's proxy holds it
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(swarm.REPO / "tools" / "swarm.py"), "up",
+                           "--stack", "sp-test-taken"], capture_output=True, text=True,
+                          env={**os.environ, "PROXY_PORT": port}, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"error: port {port} is already in use on 127.0.0.1 "
+                                   "(`make down`? or choose another: PROXY_PORT=8080 make "
+                                   "swarm-up)")
+    assert time.monotonic() - started < 10
+    assert "sp-test-taken" not in swarm.docker("stack", "ls")
 
 
 def test_round_robin_is_even_across_swarm_replicas(swarm_stack):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -313,10 +314,21 @@ def remove(name: str, timeout: float = 60) -> None:
         time.sleep(1)
 
 
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def up(name: str, replicas: int, proxy_port: int, timeout: float = 180) -> tuple[float, bool]:
     """Build, make sure of a swarm, deploy, wait until every replica serves; (seconds it took,
     whether a swarm was created)."""
     started = time.monotonic()
+    # A host-mode port that is taken only shows as a task that keeps failing: say so at once.
+    redeploy = engine_state()["swarm"] == "active" and bool(services(name))
+    if not redeploy and port_taken(proxy_port):
+        raise SwarmError(f"port {proxy_port} is already in use on 127.0.0.1 (`make down`? "
+                         f"or choose another: PROXY_PORT=8080 make swarm-up)")
     image_ids = build_images()
     created = ensure_swarm()
     since = deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port),
