@@ -41,21 +41,16 @@ class SwarmStack:
 @pytest.fixture(scope="module")
 def swarm_stack():
     before = swarm.engine_state()
-    created = False
     try:
-        image_ids = swarm.build_images()
-        created = swarm.ensure_swarm()
         port = free_port()
-        since = swarm.deploy(STACK, {"REPLICAS": "3", "PROXY_PORT": str(port), **image_ids})
-        seconds = swarm.wait_ready(STACK, expect={"back-end": 3}, since=since)
-        swarm.wait_serving(f"http://127.0.0.1:{port}/api/hello", 3)
-        print(f"\nswarm stack {STACK} healthy after {seconds:.1f}s (swarm created: {created})")
+        seconds, created = swarm.up(STACK, replicas=3, proxy_port=port)
+        print(f"\nswarm stack {STACK} serving after {seconds:.1f}s (swarm created: {created})")
         yield SwarmStack(port)
     finally:
         try:
             swarm.remove(STACK)
         finally:
-            if created:  # whatever happened above: a swarm this module made does not stay
+            if before["swarm"] != "active":  # a swarm made here, even by a failed up, goes
                 swarm.leave_if_created()
     assert swarm.engine_state() == before, "the engine's swarm state was not restored"
 
