@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+import stack
 import swarm
 from support import Load, free_port, get, inspect, wait_until
 
@@ -142,7 +143,7 @@ def three_replicas_after(swarm_stack):
     yield
     swarm.docker("service", "scale", "--detach", f"{BACK_END}=3")
     swarm.wait_ready(STACK, expect={"back-end": 3}, timeout=90)
-    swarm.wait_serving(f"{swarm_stack.url}/api/hello", 3)
+    stack.wait_serving(f"{swarm_stack.url}/api/hello", 3)
 
 
 def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack, three_replicas_after):

@@ -195,8 +195,7 @@ class Stack:
                      f"back-end={replicas}")
         stack.wait_healthy(PROJECT, timeout=90, expect={"back-end": replicas})
         self.limit_cpus(cpus)
-        # The proxy re-resolves the replicas every second (resolver valid=1s): let it see them.
-        time.sleep(1.5)
+        stack.wait_serving(self.url, replicas)
 
     def limit_cpus(self, cpus: float | None) -> None:
         """Hold every replica to `cpus` CPUs, or lift the limit (None)."""

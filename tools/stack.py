@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,6 +133,28 @@ def wait_healthy(project: str, timeout: float = 120, expect: dict[str, int] | No
                 f"{'; '.join(problems) or f'containers per service {counts}, expected {expect}'}"
                 f"\n{logs(project)}")
         time.sleep(0.5)
+
+
+def wait_serving(url: str, replicas: int, timeout: float = 15) -> set[str]:
+    """Wait until `replicas` different replicas answer `url` through the proxy, which re-reads
+    Docker's DNS every second: a replica that has just turned healthy can be a second away.
+    Returns the replicas' names (X-Served-By)."""
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    last = ""
+    while time.monotonic() < deadline:
+        seen = set()
+        for _ in range(2 * replicas):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    seen.add(response.headers.get("X-Served-By", ""))
+            except (urllib.error.URLError, OSError) as error:
+                last = str(error)
+        if len(seen) == replicas:
+            return seen
+        time.sleep(0.2)
+    raise StackError(f"{url}: {len(seen)} of {replicas} replicas answer after {timeout:.0f}s"
+                     + (f" (last error: {last})" if last else ""))
 
 
 def logs(project: str, tail: int = 40) -> str:

@@ -23,8 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -258,7 +256,7 @@ def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float =
         problems += not_running
         updates = update_states(name)
         problems += [f"{service}: update {state}" for service, (state, _) in updates.items()
-                     if state == "updating" or state == "rollback_started"]
+                     if state in ("updating", "rollback_started")]
         # A paused update does not go on by itself, and a rolled-back one is not what was asked.
         stuck = [f"{service}: update {state}" for service, (state, when) in updates.items()
                  if state in ("paused", "rollback_paused")
@@ -271,28 +269,6 @@ def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float =
             raise SwarmError(f"stack {name} not ready after {timeout:.0f}s: "
                              f"{'; '.join(problems) or 'no services'}\n{task_errors(name)}")
         time.sleep(0.5)
-
-
-def wait_serving(url: str, replicas: int, timeout: float = 15) -> set[str]:
-    """Wait until `replicas` different replicas answer `url` through the proxy (it re-reads
-    Swarm's DNS every second, so a replica that has just turned healthy can be a second
-    away); the replicas' names (X-Served-By)."""
-    deadline = time.monotonic() + timeout
-    seen: set[str] = set()
-    last = ""
-    while time.monotonic() < deadline:
-        seen = set()
-        for _ in range(2 * replicas):
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    seen.add(response.headers.get("X-Served-By", ""))
-            except (urllib.error.URLError, OSError) as error:
-                last = str(error)
-        if len(seen) == replicas:
-            return seen
-        time.sleep(0.2)
-    raise SwarmError(f"{url}: {len(seen)} of {replicas} replicas answer after {timeout:.0f}s"
-                     + (f" (last error: {last})" if last else ""))
 
 
 def remove(name: str, timeout: float = 60) -> None:
@@ -334,7 +310,7 @@ def up(name: str, replicas: int, proxy_port: int, timeout: float = 180) -> tuple
     since = deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port),
                           **image_ids})
     wait_ready(name, expect={"back-end": replicas}, timeout=timeout, since=since)
-    wait_serving(f"http://127.0.0.1:{proxy_port}/api/hello", replicas)
+    stack.wait_serving(f"http://127.0.0.1:{proxy_port}/api/hello", replicas)
     return time.monotonic() - started, created
 
 
