@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 import stack
+from load import Load  # noqa: F401  (re-exported for the tests; shared with `make bench`)
 from stack import free_port  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,94 +134,3 @@ def check_page_hello_then_error(page, url: str, stop_back_end, name: str) -> Non
     message = dynamic_content(page, "error")
     assert "Could not reach the back-end" in message, message
     screenshot(page, f"{name}-error")
-
-
-# --- load while something happens -----------------------------------------------------------
-class Load:
-    """Steady GET traffic from a few threads, bounded in time, tallying outcomes.
-
-    Use as a context manager around an operation (scaling, killing a replica, ...). Every
-    response is recorded with its time, status and X-Served-By; a connection error or a
-    non-2xx answer counts as a failure.
-    """
-
-    def __init__(self, url: str, threads: int = 4, max_seconds: float = 120,
-                 max_requests: int | None = None):
-        import threading
-        self.url, self.max_seconds, self.max_requests = url, max_seconds, max_requests
-        self.records: list[tuple[float, int, str]] = []  # (monotonic time, status, served by)
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self):
-        session = requests.Session()
-        deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            with self._lock:
-                if self.max_requests is not None and len(self.records) >= self.max_requests:
-                    return
-            try:
-                response = session.get(self.url, timeout=10)
-                record = (time.monotonic(), response.status_code,
-                          response.headers.get("X-Served-By", ""))
-            except requests.RequestException as error:
-                record = (time.monotonic(), 0, "")
-                self.errors.append(f"{type(error).__name__}: {error}")
-                time.sleep(0.05)  # a client backs off a little instead of spinning on errors
-            with self._lock:
-                self.records.append(record)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=15)
-
-    def wait(self):
-        """Block until the request budget (max_requests or max_seconds) is spent."""
-        for thread in self._threads:
-            thread.join(timeout=self.max_seconds + 15)
-
-    def wait_for(self, count: int, timeout: float = 30):
-        wait_until(lambda: len(self.records) >= count, timeout, f"{count} requests to be sent")
-
-    @property
-    def failures(self) -> list[tuple[float, int, str]]:
-        return [r for r in self.records if not 200 <= r[1] < 300]
-
-    def shares(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, status, served_by in self.records:
-            if 200 <= status < 300:
-                counts[served_by] = counts.get(served_by, 0) + 1
-        return counts
-
-    def assert_even(self, replicas: int, max_pp: float = 2.0) -> None:
-        """No failure, exactly `replicas` replicas served, each within `max_pp` percentage
-        points of an even share; prints each replica's share."""
-        shares = self.shares()
-        total = sum(shares.values())
-        assert not self.failures, self.summary()
-        assert len(shares) == replicas, self.summary()
-        for replica, count in sorted(shares.items()):
-            deviation = abs(count / total - 1 / replicas) * 100
-            print(f"  {replica}: {count} ({count / total:.2%}, {deviation:.2f} pp from even)")
-            assert deviation <= max_pp, f"{replica} is {deviation:.2f} pp off an even share"
-
-    def summary(self) -> str:
-        statuses: dict[int, int] = {}
-        for _, status, _ in self.failures:
-            statuses[status] = statuses.get(status, 0) + 1
-        return (f"{len(self.records)} requests, {len(self.failures)} failed"
-                + (f" (status: count {statuses})" if statuses else "")
-                + (f" (first errors: {self.errors[:3]})" if self.errors else "")
-                + f", per replica: {self.shares()}")

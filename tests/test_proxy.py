@@ -152,7 +152,7 @@ def test_scale_up_under_load_new_replica_serves_within_5s(task6):
         wait_until(lambda: inspect(new, "{{.State.Health.Status}}") == "healthy", 60,
                    f"{new} to be healthy")
         healthy_at = time.monotonic()
-        first = wait_until(lambda: next((t for t, _, s in load.records if s == hostname), None),
+        first = wait_until(lambda: next((r.at for r in load.records if r.served_by == hostname), None),
                            15, f"{new} to serve a request")
         load.wait_for(len(load.records) + 200)
     pickup = first - healthy_at

@@ -134,7 +134,7 @@ def _running_since(container: str) -> float:
 
 
 def _served_after(load: Load, hostnames: set[str], since: float) -> set[str]:
-    return {served for t, status, served in load.records if t >= since and served in hostnames}
+    return {r.served_by for r in load.records if r.at >= since and r.served_by in hostnames}
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack, three_repl
         for row in swarm_stack.replicas():
             hostname = inspect(row["Names"], "{{.Config.Hostname}}")
             if hostname in added:
-                first = min(t for t, _, served in load.records if served == hostname)
+                first = min(r.at for r in load.records if r.served_by == hostname)
                 lead = _running_since(row["Names"]) - (first + WALL_MINUS_MONOTONIC)
                 print(f"\nnew replica {hostname}: first request {-lead:+.2f}s from healthy")
                 assert lead <= 0.1, f"{hostname} served {lead:.2f}s before it was healthy"
