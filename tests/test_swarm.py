@@ -62,7 +62,9 @@ def test_every_service_is_hardened(swarm_stack, service):
     container = spec["TaskTemplate"]["ContainerSpec"]
     assert container["ReadOnly"] is True
     assert container["CapabilityDrop"] == ["ALL"]
-    assert {m["Target"]: m["Type"] for m in container["Mounts"]} == {"/tmp": "tmpfs"}
+    # Writable: a scratch tmpfs, and for the proxy the volume of its live site config.
+    writable = {"/tmp": "tmpfs", **({"/etc/nginx/live": "volume"} if service == "proxy" else {})}
+    assert {m["Target"]: m["Type"] for m in container["Mounts"]} == writable
     limits = spec["TaskTemplate"]["Resources"]["Limits"]
     assert limits["Pids"] == 128 and limits["MemoryBytes"] <= 160 * 2**20
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"

@@ -53,7 +53,7 @@ gixy_all() {
   local conf status=0 tmp
   for conf in "$@"; do
     tmp=$(mktemp -d)
-    sed "s#include /etc/nginx/conf.d/\*.conf;#include $PWD/$conf;#; s#include /etc/nginx/mime.types;##" \
+    sed "s#include /etc/nginx/\(conf.d\|live\)/\*.conf;#include $PWD/$conf;#; s#include /etc/nginx/mime.types;##" \
       "$(dirname "$conf")/nginx.conf" > "$tmp/nginx.conf"
     gixy "$tmp/nginx.conf" >"$tmp/out" 2>&1 || { echo "== $conf"; cat "$tmp/out"; status=1; }
     rm -rf "$tmp"

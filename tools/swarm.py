@@ -272,7 +272,8 @@ def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float =
 
 
 def remove(name: str, timeout: float = 60) -> None:
-    """Remove the stack and wait until its containers and networks are gone."""
+    """Remove the stack and wait until its containers, networks and volumes are gone (`stack rm`
+    leaves a stack's volumes behind)."""
     if engine_state()["swarm"] != "active":
         return
     deadline = time.monotonic() + timeout
@@ -283,6 +284,10 @@ def remove(name: str, timeout: float = 60) -> None:
                 + docker("network", "ls", "--quiet", "--filter",
                          f"label={NAMESPACE_LABEL}={name}")).split()
         if not left:
+            volumes = docker("volume", "ls", "--quiet", "--filter",
+                             f"label={NAMESPACE_LABEL}={name}").split()
+            if volumes:
+                docker("volume", "rm", *volumes)
             return
         if time.monotonic() > deadline:
             raise SwarmError(f"stack {name}: {len(left)} containers or networks left after "
