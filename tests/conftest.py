@@ -1,6 +1,10 @@
-"""Fixtures shared by every test module: the browser, and the task5/task6 stacks."""
+"""Fixtures shared by every test module: the browser, the task stacks, and copies of a task that
+a test changes and ships."""
+import contextlib
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,10 +37,11 @@ def page(browser):
 
 
 class Stack:
-    """One task's stack on a free 127.0.0.1 port, as its own Compose project."""
+    """One task's stack on a free 127.0.0.1 port, as its own Compose project. `task` is a task
+    name or the path of a folder that holds a docker-compose.yml."""
 
-    def __init__(self, task: str):
-        self.task, self.project = task, f"sp-test-{task}"
+    def __init__(self, task: str, project: str | None = None):
+        self.task, self.project = task, project or f"sp-test-{Path(task).name}"
         self.env = {"PROXY_PORT": str(free_port())}
         self.url = f"http://127.0.0.1:{self.env['PROXY_PORT']}"
 
@@ -44,6 +49,14 @@ class Stack:
         stack.down(self.project)
         seconds = stack.up(self.task, self.project, replicas=replicas, env=self.env)
         print(f"{self.task} healthy after {seconds:.1f}s")
+
+    def deploy(self, replicas: int | None = None) -> list[str]:
+        """What `make up` does to the running stack (roll what changed); the lines it printed."""
+        lines: list[str] = []
+        seconds = stack.up(self.task, self.project, replicas=replicas, env=self.env,
+                           say=lines.append)
+        print("\n" + "\n".join(lines) + f"\ndeployed in {seconds:.1f}s")
+        return lines
 
     def compose(self, *args: str, check: bool = True):
         return stack.compose(self.task, self.project, *args, env=self.env, capture=True,
@@ -58,6 +71,11 @@ class Stack:
         if wait:
             stack.wait_healthy(self.project, timeout=60, expect={"back-end": replicas})
         print(f"[scale] {self.task} to {replicas} replicas in {time.monotonic() - started:.1f}s")
+
+    def hostnames(self) -> list[str]:
+        """The X-Served-By of every running API replica."""
+        return [c.hostname for c in stack.project_containers(self.project, "back-end")
+                if c.state == "running"]
 
     def replicas(self) -> list[str]:
         return sorted(c["Names"] for c in stack.containers(self.project)
@@ -74,18 +92,62 @@ class Stack:
         return "\n".join(lines[-15:])
 
 
-@pytest.fixture(scope="session")
-def stacks():
-    """Start a task's stack on first use (task6 with 3 replicas); remove them all at the end."""
+@contextlib.contextmanager
+def started_on_first_use(make: Callable[[str], Stack], api_replicas: int):
+    """get(task): that task's stack, made and started the first time it is asked for (task6
+    with `api_replicas` API replicas); every one is removed at the end."""
     started: dict[str, Stack] = {}
 
-    def get_stack(task: str) -> Stack:
+    def get(task: str) -> Stack:
         if task not in started:
-            started[task] = Stack(task)
-            started[task].up(replicas=3 if task == "task6" else None)
+            started[task] = make(task)
+            started[task].up(replicas=api_replicas if task == "task6" else None)
         return started[task]
 
-    yield get_stack
-    for running_stack in started.values():
-        running_stack.down()
-        assert stack.containers(running_stack.project) == []
+    try:
+        yield get
+    finally:
+        for running_stack in started.values():
+            running_stack.down()
+            assert stack.containers(running_stack.project) == []
+
+
+@pytest.fixture(scope="session")
+def stacks():
+    """A task's stack, started on first use (task6 with 3 replicas)."""
+    with started_on_first_use(Stack, api_replicas=3) as get:
+        yield get
+
+
+class Release(Stack):
+    """A copy of a task that a test changes and ships, as `make up` would ship a change to it.
+
+    Its own folder, project and image tags (`:release-test-taskN`), so a changed image never
+    reaches another test's stack."""
+
+    def __init__(self, task: str, root: Path):
+        self.source, self.root, self.tag = REPO / task, root, f"release-test-{task}"
+        stack.copy_task(task, root, self.tag)
+        super().__init__(str(root), f"sp-test-release-{task}")
+
+    def change(self, path: str, old: str, new: str) -> None:
+        """Edit one file of the copy (`old` must be in it)."""
+        file = self.root / path
+        text = file.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        file.write_text(text.replace(old, new, 1))
+
+    def restore(self, path: str) -> None:
+        shutil.copy2(self.source / path, self.root / path)
+
+    def down(self):
+        super().down()
+        stack.remove_images(self.tag)
+
+
+@pytest.fixture(scope="session")
+def releases(tmp_path_factory):
+    """A task's copy, started on first use (task6 with 2 API replicas)."""
+    with started_on_first_use(lambda task: Release(task, tmp_path_factory.mktemp("release") / task),
+                              api_replicas=2) as get:
+        yield get

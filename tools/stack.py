@@ -13,7 +13,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,6 +69,64 @@ def compose(task: str, project: str, *args: str, env: dict | None = None,
     return proc
 
 
+@dataclasses.dataclass
+class Container:
+    """What `docker inspect` says of one container, in the fields this repo reads."""
+    id: str
+    name: str
+    service: str             # Compose's service label ("" outside Compose)
+    number: int              # Compose's container number
+    state: str               # created, running, restarting, exited, ...
+    health: str              # healthy, unhealthy, starting; "" without a healthcheck
+    health_log: str          # the last healthcheck's exit code and output, on one line
+    exit_code: int
+    image: str               # the ID of the image it runs
+    config_hash: str         # Compose's hash of the service's configuration when it was made
+    image_label: str         # Compose's record of the image ID it was made from
+    hostname: str
+    networks: dict[str, dict]  # network name -> its endpoint settings (Aliases, IPAddress, ...)
+    mounts: list[dict]
+
+    @classmethod
+    def from_inspect(cls, data: dict) -> Container:
+        labels = data["Config"].get("Labels") or {}
+        health = data["State"].get("Health") or {}
+        last = (health.get("Log") or [{}])[-1]
+        output = " ".join(last.get("Output", "").split())[-200:]
+        return cls(
+            id=data["Id"], name=data["Name"].lstrip("/"),
+            service=labels.get("com.docker.compose.service", ""),
+            number=int(labels.get("com.docker.compose.container-number", "0") or 0),
+            state=data["State"]["Status"], health=health.get("Status", ""),
+            health_log=(f"exit {last['ExitCode']}, " + (repr(output) if output else "no output")
+                        if last else ""),
+            exit_code=data["State"].get("ExitCode", 0), image=data["Image"],
+            config_hash=labels.get("com.docker.compose.config-hash", ""),
+            image_label=labels.get("com.docker.compose.image", ""),
+            hostname=data["Config"].get("Hostname", ""),
+            networks=data["NetworkSettings"].get("Networks") or {},
+            mounts=data.get("Mounts") or [])
+
+
+def inspect_containers(*ids: str) -> list[Container]:
+    """Many containers in one `docker inspect` (a vanished one is left out)."""
+    if not ids:
+        return []
+    proc = subprocess.run(["docker", "container", "inspect", *ids], capture_output=True,
+                          text=True)
+    return [Container.from_inspect(data) for data in json.loads(proc.stdout or "[]")]
+
+
+def project_containers(project: str, service: str | None = None) -> list[Container]:
+    """Every container of a Compose project (or of one of its services), in any state."""
+    filters = ["--filter", f"label=com.docker.compose.project={project}"]
+    if service:
+        filters += ["--filter", f"label=com.docker.compose.service={service}"]
+    ids = subprocess.run(["docker", "ps", "-aq", "--no-trunc", *filters], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return sorted(inspect_containers(*ids), key=lambda c: (c.service, c.number))
+
+
 def containers(project: str) -> list[dict]:
     """Every container of a Compose project (running or not): Names, State, Service."""
     # Named fields only: `{{json .}}` makes the engine compute each container's size, which
@@ -88,10 +150,11 @@ def health(container: str) -> tuple[str, str]:
 
 def wait_container_healthy(name: str, timeout: float = 90) -> float:
     """Wait until one container runs and is healthy; seconds it took. Fails at once, with its
-    log, when the container stops, and with its log when the deadline passes."""
+    log, when the container stops or Docker declares it unhealthy, and when the deadline passes."""
     started = time.monotonic()
     while (state := health(name)) != ("running", "healthy"):
-        if state[0] not in ("running", "created") or time.monotonic() - started > timeout:
+        if state[0] not in ("running", "created") or state[1] == "unhealthy" \
+                or time.monotonic() - started > timeout:
             tail = subprocess.run(["docker", "logs", "--tail", "40", name],
                                   capture_output=True, text=True)
             raise StackError(f"{name} is {'/'.join(filter(None, state))}, not running and "
@@ -166,13 +229,21 @@ def logs(project: str, tail: int = 40) -> str:
     return "\n".join(parts)
 
 
+def is_running(project: str) -> bool:
+    return any(row["State"] == "running" for row in containers(project))
+
+
 def up(task: str, project: str, replicas: int | None = None, env: dict | None = None,
-       timeout: float = 180) -> float:
+       timeout: float = 180, say=print) -> float:
     """Build and start a task's stack, detached; return the seconds until it was healthy.
 
-    `up --wait` has exited 0 on this engine although a container had failed, so the states
-    are asserted afterwards as well.
+    A stack that is already running is rolled instead (tools/rollout.py): what changed is
+    replaced without failing a request. `up --wait` has exited 0 on this engine although a
+    container had failed, so the states are asserted afterwards as well.
     """
+    if is_running(project):
+        import rollout  # here, not at the top: rollout is built on this module
+        return rollout.deploy(task, project, replicas, env, timeout=min(timeout, 120), say=say)
     started = time.monotonic()
     args = ["up", "--detach", "--build", "--wait", "--wait-timeout", str(int(timeout)),
             "--remove-orphans", "--quiet-pull"]
@@ -214,6 +285,23 @@ def urls(task: str, project: str) -> list[str]:
     return lines
 
 
+def copy_task(task: str, root: Path, tag: str) -> Path:
+    """A copy of a task's folder at `root` whose images are tagged `:tag` instead of `:taskN`,
+    so a test or a benchmark can change and ship it without touching the repo or its images."""
+    shutil.copytree(REPO / task, root)
+    compose_file = root / "docker-compose.yml"
+    compose_file.write_text(compose_file.read_text().replace(f":{task}", f":{tag}"))
+    return root
+
+
+def remove_images(tag: str) -> None:
+    images = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
+                             "--filter", f"reference=*:{tag}"],
+                            capture_output=True, text=True).stdout.split()
+    if images:
+        subprocess.run(["docker", "image", "rm", "--force", *images], capture_output=True)
+
+
 def run_task0() -> None:
     subprocess.run(["docker", "build", "--quiet", "-t", "softy-pinko:task0", str(REPO / "task0")],
                    check=True, stdout=subprocess.DEVNULL)
@@ -250,11 +338,12 @@ def main(argv: list[str]) -> int:
     if task == "task0":
         run_task0()
         return 0
-    replicas = args.replicas if task == "task6" else None
+    replicas = args.replicas if Path(task).name == "task6" else None
     print(f"[up] {task} as project {args.project}"
           + (f" with {replicas} API replicas" if replicas else ""), flush=True)
     try:
-        seconds = up(task, args.project, replicas=replicas)
+        seconds = up(task, args.project, replicas=replicas,
+                     say=functools.partial(print, flush=True))
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -265,4 +354,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    # The module as `stack`, the copy rollout.py imports, so its StackError is the one caught.
+    import stack as this
+    sys.exit(this.main(sys.argv))
