@@ -12,10 +12,12 @@ failure: 4 sigma makes a false alarm rarer than 1 in 10,000 even for a random ba
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
 import subprocess
+from collections.abc import Mapping
 from urllib.parse import urlparse
 
 
@@ -58,6 +60,17 @@ def judge(counts: dict[str, int], failures: int, expected_replicas: int | None,
     if p95_ms is not None and p95_ms > max_p95_ms:
         reasons.append(f"p95 latency {p95_ms:.0f} ms exceeds {max_p95_ms:.0f} ms")
     return Verdict(ok=not reasons, reasons=reasons, rows=rows, tolerance_pp=tolerance)
+
+
+def tally(per_second: Mapping[int, Mapping[str, int]], window: int = 0) -> dict[str, int]:
+    """Answers per replica over the whole run, or over its last `window` seconds: after a
+    rolling deploy only the replicas serving at the end are judged, not the ones it replaced."""
+    newest = max(per_second, default=0)
+    total: collections.Counter[str] = collections.Counter()
+    for second, counts in per_second.items():
+        if not window or second > newest - window:
+            total.update(counts)
+    return dict(total)
 
 
 def table(verdict: Verdict, markdown: bool = False) -> str:

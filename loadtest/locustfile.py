@@ -6,13 +6,16 @@
 Each simulated user calls GET /api/hello through the proxy and tallies the ``X-Served-By``
 header (the replica's hostname). At the end a table shows each replica's share and its
 deviation from an even split, then the verdict; the exit code is non-zero when it fails.
-Options: --expected-replicas N (default: counted from the running stack), --max-p95-ms.
+Options: --expected-replicas N (default: counted from the running stack), --max-p95-ms, and
+--balance-window S: judge the round-robin on the last S seconds only, for a run during which
+the replicas changed (a rolling deploy); failures and latency still count for the whole run.
 """
 from __future__ import annotations
 
 import collections
 import os
 import sys
+import time
 from pathlib import Path
 
 from locust import FastHttpUser, constant_throughput, events, task
@@ -20,7 +23,9 @@ from locust import FastHttpUser, constant_throughput, events, task
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _balance  # noqa: E402  (a helper module Locust does not load as a locustfile)
 
-served_by: collections.Counter[str] = collections.Counter()
+# Answers per replica, per second of the run (a few counters, however long the run).
+served_by: collections.defaultdict[int, collections.Counter[str]] = \
+    collections.defaultdict(collections.Counter)
 REPORTS = Path(os.environ.get("REPORTS_DIR", "reports")) / "locust"
 
 
@@ -30,6 +35,8 @@ def add_options(parser):
                         help="API replicas that must answer (0: count them in the running stack)")
     parser.add_argument("--max-p95-ms", type=float, default=500.0,
                         help="fail when the 95th percentile latency exceeds this (ms)")
+    parser.add_argument("--balance-window", type=int, default=0,
+                        help="judge the round-robin on the last this many seconds (0: all)")
 
 
 @events.init.add_listener
@@ -50,7 +57,7 @@ class ApiUser(FastHttpUser):
                 response.failure(f"unexpected answer {response.status_code}: "
                                  f"{(response.text or '')[:60]!r}")
                 return
-            served_by[response.headers.get("X-Served-By") or "(none)"] += 1
+            served_by[int(time.monotonic())][response.headers.get("X-Served-By") or "(none)"] += 1
 
 
 @events.quitting.add_listener
@@ -59,15 +66,18 @@ def verdict(environment, **_kwargs):
     stats = environment.stats.total
     expected = options.expected_replicas or _balance.detect_replicas(environment.host or ApiUser.host)
     p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
-    result = _balance.judge(dict(served_by), stats.num_failures, expected, p95, options.max_p95_ms)
-    print(f"\nRound-robin over {expected or len(served_by)} replica(s), "
-          f"{stats.num_requests} requests, p95 {p95 or 0:.0f} ms, p50 "
-          f"{stats.get_response_time_percentile(0.5) or 0:.0f} ms\n")
+    counts = _balance.tally(served_by, options.balance_window)
+    result = _balance.judge(counts, stats.num_failures, expected, p95, options.max_p95_ms)
+    window = (f", round-robin judged on the last {options.balance_window} s"
+              if options.balance_window else "")
+    print(f"\nRound-robin over {expected or len(counts)} replica(s), "
+          f"{stats.num_requests} requests, {stats.num_failures} failed, p95 {p95 or 0:.0f} ms, p50 "
+          f"{stats.get_response_time_percentile(0.5) or 0:.0f} ms{window}\n")
     print(_balance.table(result))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as out:
-            out.write(f"### Load test: round-robin over {expected or len(served_by)} replicas\n\n"
+            out.write(f"### Load test: round-robin over {expected or len(counts)} replicas\n\n"
                       f"{stats.num_requests} requests, {stats.num_failures} failed, "
                       f"p50 {stats.get_response_time_percentile(0.5) or 0:.0f} ms, "
                       f"p95 {p95 or 0:.0f} ms\n\n{_balance.table(result, markdown=True)}\n\n")

@@ -41,3 +41,14 @@ def test_table_shows_share_deviation_and_verdict():
     markdown = _balance.table(verdict, markdown=True)
     assert markdown.startswith("| replica | requests | share | deviation from even |")
     assert "**verdict: FAIL" in markdown
+
+
+def test_the_balance_window_keeps_only_the_last_seconds():
+    # A rolling deploy: replicas a, b served seconds 100-104; c, d took over from 103 on.
+    per_second = {100: {"a": 50, "b": 50}, 101: {"a": 50, "b": 50}, 102: {"a": 50, "b": 50},
+                  103: {"a": 10, "c": 40, "d": 50}, 104: {"c": 50, "d": 50},
+                  105: {"c": 50, "d": 50}, 106: {"c": 50, "d": 50}}
+    assert _balance.tally(per_second) == {"a": 160, "b": 150, "c": 190, "d": 200}
+    assert _balance.tally(per_second, window=3) == {"c": 150, "d": 150}
+    assert _balance.judge(_balance.tally(per_second, window=3), 0, 2, 10.0, 500).ok
+    assert not _balance.judge(_balance.tally(per_second), 0, 2, 10.0, 500).ok
