@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 REPLICAS    ?= 2
 PROXY_PORT  ?= 80
 TASK        ?= task6
+BENCH       ?= all
 export REPLICAS PROXY_PORT
 
 .PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
@@ -72,8 +73,8 @@ e2e: bases ## Only the browser tests (headless Chromium)
 act: bootstrap ## Run the whole GitHub Actions workflow locally with act, offline
 	@tools/act.sh
 
-bench: bases ## Measure the proxy's cost and what scaling buys; writes reports/bench.json
-	@$(PYTHON) tools/bench.py
+bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
+	@$(PYTHON) tools/bench.py --part $(BENCH)
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' | xargs -r docker image rm -f >/dev/null

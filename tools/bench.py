@@ -26,6 +26,7 @@ Writes reports/bench.json and prints a table.
 """
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -42,6 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_deploy  # noqa: E402
 import stack  # noqa: E402
 
 REPO = stack.REPO
@@ -491,40 +493,65 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    if not shutil.which("wrk"):
-        print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
-        return 2
+def measure_throughput() -> dict:
+    """Part 1 on its own Compose project, torn down at the end whatever happens."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     override = workdir / "bench-override.yml"
     override.write_text(OVERRIDE)
-    st = Stack(override, free_port())
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.monotonic()
     try:
-        results = measure(st)
-    except Exception as error:  # noqa: BLE001 - report it, after the teardown below
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return measure(Stack(override, free_port()))
     finally:
         log("tearing down")
         try:
             stack.down(PROJECT)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["all", "throughput", "deploy"], default="all",
+                        help="throughput: the proxy and scaling; deploy: shipping a change "
+                             "(tools/bench_deploy.py)")
+    part = parser.parse_args(argv[1:]).part
+    if part != "deploy" and not shutil.which("wrk"):
+        print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    results: dict = {}
+    try:
+        if part in ("all", "throughput"):
+            results.update(measure_throughput())
+        if part in ("all", "deploy"):
+            log("shipping a change under load (tools/bench_deploy.py)")
+            results["deploy"] = bench_deploy.measure(log)
+    except Exception as error:  # noqa: BLE001 - one line; the parts tear down what they made
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     results["total_s"] = round(time.monotonic() - started, 1)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(results, indent=2) + "\n")
     print()
-    print(table(results))
-    m = results["machine"]
-    print(f"\n{m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Docker {m['docker']} "
-          f"({m['storage_driver']}), load average {' '.join(m['loadavg_at_start'])} at start, "
-          f"{' '.join(results['loadavg_at_end'])} at end; {results['total_s']:.0f} s in all.")
-    print(f"Written: {REPORT.relative_to(REPO)}")
+    if "machine" in results:
+        print(table(results))
+        m = results["machine"]
+        print(f"\n{m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Docker {m['docker']} "
+              f"({m['storage_driver']}), load average {' '.join(m['loadavg_at_start'])} at "
+              f"start, {' '.join(results['loadavg_at_end'])} at end.")
+    if "deploy" in results:
+        rows = bench_deploy.table(results["deploy"])
+        width = max(len(label) for label, _ in rows)
+        print("\nShipping a change, under 8 keep-alive clients (tools/load.py mix)")
+        print("\n".join(f"{label.ljust(width)} | {value}" for label, value in rows))
+        deploy = results["deploy"]
+        print(f"deploy_failed_requests {deploy['deploy_failed_requests']}, deploy_s "
+              f"{deploy['deploy_s']}, reload_failed_retrying {deploy['reload_failed_retrying']}")
+    print(f"{results['total_s']:.0f} s in all. Written: {REPORT.relative_to(REPO)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
