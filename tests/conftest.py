@@ -1,7 +1,6 @@
 """Fixtures shared by every test module: the browser, the task stacks, and copies of a task that
 a test changes and ships."""
 import contextlib
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -126,7 +125,7 @@ class Release(Stack):
     reaches another test's stack."""
 
     def __init__(self, task: str, root: Path):
-        self.source, self.root, self.tag = REPO / task, root, f"release-test-{task}"
+        self.root, self.tag = root, f"release-test-{task}"
         stack.copy_task(task, root, self.tag)
         super().__init__(str(root), f"sp-test-release-{task}")
 
@@ -137,8 +136,16 @@ class Release(Stack):
         assert old in text, f"{old!r} not in {path}"
         file.write_text(text.replace(old, new, 1))
 
-    def restore(self, path: str) -> None:
-        shutil.copy2(self.source / path, self.root / path)
+    @contextlib.contextmanager
+    def changed(self, path: str, old: str, new: str):
+        """The file edited for the length of the block, then as it was before."""
+        file = self.root / path
+        before = file.read_text()
+        self.change(path, old, new)
+        try:
+            yield
+        finally:
+            file.write_text(before)
 
     def down(self):
         super().down()

@@ -43,14 +43,17 @@ def replicas(release) -> list[stack.Container]:
     return stack.project_containers(release.project, "back-end")
 
 
-def compose_would_change(release, replicas: int) -> list[str]:
-    """What a plain `docker compose up` would do now to back-end and front-end (dry run): an
-    empty list when Compose's own view agrees that they are current."""
+def compose_would_change(release, replicas: int,
+                         services: tuple[str, ...] = ("back-end", "front-end", "proxy")
+                         ) -> list[str]:
+    """What a plain `docker compose up` would do now to these services (its dry run): an empty
+    list when Compose's own view agrees that they are current."""
     run = release.compose("--dry-run", "up", "--detach", "--no-build", "--scale",
                           f"back-end={replicas}")
     out = run.stdout + run.stderr
+    assert "DRY-RUN MODE" in out, out  # the dry run said something at all
     return [line for line in out.splitlines()
-            if ("back-end" in line or "front-end" in line)
+            if any(f"-{service}-" in line for service in services)
             and any(word in line for word in ("Recreate", "Creat", "Remov", "Stop"))]
 
 
@@ -106,6 +109,10 @@ def test_proxy_config_change_is_applied_by_a_reload(release):
     assert stack.project_containers(release.project, "proxy")[0].id == proxy.id, "not recreated"
     assert get(f"{release.url}/api/hello").headers["X-Proxy-Config"] == version
     assert get(f"{release.url}/").headers["X-Proxy-Config"] == version
+    # Compose still records the proxy's old image: a plain `docker compose up` would recreate
+    # it (task6/README.md says so); `make up` knows better (below).
+    assert [line for line in compose_would_change(release, 2) if "Recreate" in line] \
+        and all("-proxy-" in line for line in compose_would_change(release, 2))
     # A reload closes idle keep-alive connections: a client that retries as RFC 9112 allows
     # never notices. (Plain clients can lose a request that races the close; counted above.)
     assert not flows.retrying.failures, flows.retrying.summary()
@@ -141,7 +148,7 @@ def test_scaling_through_make_up_adds_and_retires_replicas_without_a_failed_requ
     print_report(flows, "`REPLICAS=3 make up`, then `REPLICAS=2 make up`")
     assert_no_failure(flows)
     assert len(replicas(release)) == 2
-    assert compose_would_change(release, 2) == []
+    assert compose_would_change(release, 2, ("back-end", "front-end")) == []
 
 
 def test_proxy_image_change_recreates_it_and_says_so(release):
@@ -160,21 +167,22 @@ def test_proxy_image_change_recreates_it_and_says_so(release):
     assert get(f"{release.url}/api/hello").status_code == 200
 
 
+BROKEN_API = ('    @app.get("/api/hello")\n',
+              '    @app.before_request\n'
+              '    def broken() -> None:\n'
+              '        raise RuntimeError("this release is broken")\n\n'
+              '    @app.get("/api/hello")\n')
+
+
 def test_a_release_that_never_turns_healthy_is_stopped_and_nothing_is_lost(release):
-    release.change("back-end/api.py", '    @app.get("/api/hello")\n',
-                   '    @app.before_request\n'
-                   '    def broken() -> None:\n'
-                   '        raise RuntimeError("this release is broken")\n\n'
-                   '    @app.get("/api/hello")\n')
     before = {c.id for c in replicas(release)}
     running_image = replicas(release)[0].image
     env = {**os.environ, **release.env, "REPLICAS": "2"}
-    with load.mix(release.url) as flows:
+    with release.changed("back-end/api.py", *BROKEN_API), load.mix(release.url) as flows:
         # Exactly what `make up` runs.
         run = subprocess.run([sys.executable, "tools/stack.py", "up", "--task", release.task,
                               "--project", release.project], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=300)
-    release.restore("back-end/api.py")
     print_report(flows, "a release whose healthcheck fails, then `make up`")
     print(f"  make up said: {run.stderr.strip()}")
     assert run.returncode == 1, run.stdout + run.stderr
@@ -184,12 +192,47 @@ def test_a_release_that_never_turns_healthy_is_stopped_and_nothing_is_lost(relea
     assert_no_failure(flows)
     assert {c.id for c in replicas(release)} == before, "the old replicas keep serving, alone"
     # The tag names the running image again: a plain `docker compose up` changes nothing.
-    tagged = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}",
-                             f"softy-pinko-back-end:{release.tag}"], capture_output=True,
-                            text=True).stdout.strip()
-    assert tagged == running_image
-    assert compose_would_change(release, 2) == []
+    assert image_of(f"softy-pinko-back-end:{release.tag}") == running_image
+    assert compose_would_change(release, 2, ("back-end",)) == []
     wait_until(lambda: get(f"{release.url}/api/hello").status_code == 200, 10, "the API")
+
+
+def image_of(reference: str) -> str:
+    return subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_a_healthy_release_that_fails_its_requests_never_gets_one(release):
+    """Its healthcheck passes, but /api/hello answers 500: the request `make up` sends it
+    directly, before it joins the rotation, catches that."""
+    before = {c.id for c in replicas(release)}
+    broken = ('    @app.get("/api/hello")\n    def hello() -> Response:\n',
+              '    @app.get("/api/hello")\n    def hello() -> Response:\n'
+              '        raise RuntimeError("this release is broken")\n')
+    with release.changed("back-end/api.py", *broken), load.mix(release.url) as flows, \
+            pytest.raises(stack.StackError) as failed:
+        release.deploy(replicas=2)
+    print_report(flows, "a healthy release whose API answers 500, then `make up`")
+    print(f"  make up said: {failed.value}")
+    assert "answered 500 to GET /api/hello before joining" in str(failed.value)
+    assert_no_failure(flows)
+    assert {c.id for c in replicas(release)} == before
+
+
+def test_a_proxy_config_that_fails_nginx_t_changes_nothing(release):
+    proxy = stack.project_containers(release.project, "proxy")[0]
+    served_before = get(f"{release.url}/").headers.get("X-Proxy-Config")
+    with release.changed("proxy/proxy.conf", "    listen 80;\n",
+                         "    listen 80;\n    no_such_directive on;\n"), \
+            load.mix(release.url) as flows, pytest.raises(stack.StackError) as failed:
+        release.deploy(replicas=2)
+    print_report(flows, "a proxy.conf that fails nginx -t, then `make up`")
+    print(f"  make up said: {failed.value}")
+    assert "fails `nginx -t`" in str(failed.value) and "no_such_directive" in str(failed.value)
+    assert_no_failure(flows)
+    assert stack.project_containers(release.project, "proxy")[0].id == proxy.id
+    assert get(f"{release.url}/").headers.get("X-Proxy-Config") == served_before
+    assert image_of(f"softy-pinko-proxy:{release.tag}") == proxy.image
 
 
 def test_task5_rolls_a_back_end_change_through_proxy_reloads(releases):

@@ -2,38 +2,44 @@
 
 `docker compose up` recreates every container of a changed service at once; for task6's API
 replicas that is seconds of 503s (BENCHMARKS.md, "Shipping a change"). Here each service goes
-its own way, in the order of the Compose file, the proxy last:
+its own way, one service after the other, the proxy last:
 
 - **Behind the proxy, no host port of its own** (back-end, front-end): rolled one container at a
   time, like Swarm's `order: start-first` or a Kubernetes RollingUpdate with `maxUnavailable: 0`.
-  A new container is created beside the old ones and started *outside* the service's DNS name; it
-  joins the name only once its healthcheck passes, so the proxy never sends it a request it cannot
-  answer yet; then a request through the proxy must reach it. Only then is one old container
-  stopped gracefully: SIGTERM, it finishes what it is serving, and the proxy retries idempotent
-  requests on the others. Scaling up or down goes the same way.
+  A new container is created beside the old ones and started *outside* the service's DNS name. It
+  joins the name only once its healthcheck passes and it has answered a real request sent to it
+  directly from the proxy's side of the network, so the proxy never sends it a request it cannot
+  answer; then a request through the proxy must reach it and succeed. Only then is one old
+  container stopped gracefully: SIGTERM, it finishes what it is serving, and the proxy retries
+  the idempotent requests that meet a closed door on the others. Scaling goes the same way.
 - **The proxy**: an image that differs from the running one only in its last layer, the site
-  config (task6/proxy/live-config.sh), is applied in place: the new config is checked with
+  config (task6/proxy/live-config.sh), is applied in place: the config is checked with
   `nginx -t` in a one-off container of the new image, installed by another, and loaded with
-  `nginx -s reload`, which keeps every connection. Any other change recreates the proxy, which
-  cuts the connections open at that moment.
+  `nginx -s reload`, which keeps the listening socket. Any other change recreates the proxy,
+  which cuts the connections open to it; its config is checked first all the same.
 - **A service that publishes a host port** (task4) cannot run two containers at once: Compose
   recreates it.
 - **A proxy that resolves its upstreams only when it loads its config** (task5) is reloaded
   whenever a container joins or leaves.
 
-A new container that never turns healthy, or that the proxy never reaches, is stopped and
-removed; the old ones keep serving; DeployError says which service and why in one line.
+When a new container never turns healthy or fails its requests, it is removed, containers
+already replaced are rolled back to the previous image, the image tag names the running image
+again, and DeployError says which service and why in one line.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import http.client
 import json
 import re
 import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import stack
 from load import KeepAliveClient
@@ -47,13 +53,20 @@ PROBE_PATHS = {service: path for service, (_, _, path) in stack.PUBLISHED.items(
 # Image settings that, if any differs, make a change more than a config change.
 IMAGE_SETTINGS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels",
                   "OnBuild", "Shell", "StopSignal", "User", "Volumes", "WorkingDir")
+# Dockerfile instructions that change an image's settings but make no layer.
+SETTINGS_ONLY = {"ARG", "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
+                 "MAINTAINER", "ONBUILD", "SHELL", "STOPSIGNAL", "USER", "VOLUME"}
 
 
 class DeployError(StackError):
-    """A rolled deploy stopped; the message is one line, and every old container still serves."""
+    """A rolled deploy stopped; the message is one line, and the old containers still serve."""
 
 
-@dataclasses.dataclass
+class NotReady(Exception):
+    """A new container did not take over; the message says why, in a few words."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Wanted:
     """What the Compose file asks of one service now."""
     name: str
@@ -62,6 +75,7 @@ class Wanted:
     image: str          # the ID of the image that tag names, just built
     count: int
     publishes: bool     # it publishes a host port itself
+    port: int | None = None  # the port it serves on inside the network (`expose`)
 
     def is_current(self, container: Container) -> bool:
         return (container.config_hash == self.config_hash
@@ -69,7 +83,11 @@ class Wanted:
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise StackError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f}s") \
+            from None
     if check and proc.returncode != 0:
         raise StackError(f"docker {' '.join(args[:3])} failed: "
                          + " ".join((proc.stderr or proc.stdout).split())[:400])
@@ -85,6 +103,39 @@ def follows_dns(nginx_config: str, service: str) -> bool:
     resolve` in an upstream), or only when it is loaded?"""
     pattern = rf"^\s*server\s+{re.escape(service)}(:\d+)?\s[^;]*\bresolve\b"
     return re.search(pattern, nginx_config, re.MULTILINE) is not None
+
+
+def last_layer_copies_into(history: list[str], directory: str) -> bool:
+    """Is the newest instruction that made a layer a COPY into `directory`? `history` is each
+    step's CreatedBy, newest first (`docker image history`), from BuildKit ("COPY a /dir/a #
+    buildkit") or the classic builder ("/bin/sh -c #(nop) COPY file:… in /dir/a")."""
+    for created_by in history:
+        step = re.sub(r"^/bin/sh -c #\(nop\)\s+", "", created_by.strip())
+        if step.split(" ", 1)[0].upper() in SETTINGS_ONLY:
+            continue
+        return re.match(rf"COPY (--\S+ )*\S+ (in )?{re.escape(directory)}/", step) is not None
+    return False
+
+
+def status_of(line: str) -> int:
+    """The status code of an HTTP status line ('HTTP/1.1 200 OK'), 0 when there is none."""
+    parts = line.split()
+    return int(parts[1]) if len(parts) > 1 and parts[0].startswith("HTTP/") \
+        and parts[1].isdigit() else 0
+
+
+@contextlib.contextmanager
+def project_lock(project: str) -> Iterator[None]:
+    """One deploy per project at a time: a second `make up` would take the first one's new
+    containers for its own."""
+    path = Path(tempfile.gettempdir()) / f"softy-pinko-deploy-{project}.lock"
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DeployError(f"another `make up` is deploying {project} right now: wait for it "
+                              "to finish") from None
+        yield
 
 
 class Proxy:
@@ -124,8 +175,18 @@ class Proxy:
                                   f"{timeout:.0f}s; its log: {' '.join(tail.split())[-300:]}")
             time.sleep(0.1)
 
+    def ask_directly(self, container: Container, port: int, path: str) -> int:
+        """GET `path` from `container` by its own name, from inside the proxy (whose image has
+        bash): what the proxy would get, before the container is in the proxy's rotation.
+        The status code, 0 when no answer came."""
+        script = (f"exec 3<>/dev/tcp/{container.name}/{port} && printf 'GET {path} HTTP/1.0\\r\\n"
+                  "Host: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3")
+        return status_of(docker("exec", self.container.name, "timeout", "10", "bash", "-c",
+                                script, check=False, timeout=30))
+
     def routes_to(self, container: Container, path: str, timeout: float = 20) -> float:
-        """Send requests through the proxy until one reaches `container`; seconds it took.
+        """Send requests through the proxy until one reaches `container` and succeeds; seconds
+        it took. Raises NotReady when one that reached it failed, or none reached it.
 
         Each request carries a fresh X-Request-ID, which the proxy passes on and every service
         behind it logs: seeing one in the container's own (young, short) log proves the path
@@ -133,22 +194,29 @@ class Proxy:
         everything the proxy has logged since it started."""
         token, started = f"rollout-{uuid.uuid4().hex[:12]}", time.monotonic()
         client = KeepAliveClient(f"http://127.0.0.1:{self.host_port}", timeout=5)
-        sent = 0
+        statuses: dict[str, int] = {}
         try:
             while time.monotonic() - started < timeout:
                 for _ in range(4):
+                    request_id = f"{token}-{len(statuses)}"
                     try:
-                        client.get(path, {"X-Request-ID": f"{token}-{sent}"})
+                        statuses[request_id] = client.get(path, {"X-Request-ID": request_id})[0]
                     except (OSError, http.client.HTTPException):
+                        statuses[request_id] = 0
                         client.close()
-                    sent += 1
-                if token in docker("logs", container.name, check=False):
+                log = docker("logs", container.name, check=False)
+                reached = [statuses[rid] for rid in set(re.findall(rf"{token}-\d+", log))
+                           if rid in statuses]
+                if any(not 200 <= status < 400 for status in reached):
+                    raise NotReady(f"answered {sorted(set(reached))} through the proxy to GET "
+                                   f"{path}")
+                if reached:
                     return time.monotonic() - started
                 time.sleep(0.1)
         finally:
             client.close()
-        raise TimeoutError(f"none of {sent} requests through the proxy reached it in "
-                           f"{timeout:.0f}s")
+        raise NotReady(f"none of {len(statuses)} requests through the proxy reached it in "
+                       f"{timeout:.0f}s")
 
 
 class Deploy:
@@ -174,32 +242,39 @@ class Deploy:
             count = int(spec.get("scale") or (spec.get("deploy") or {}).get("replicas") or 1)
             if name == "back-end" and self.replicas is not None:
                 count = self.replicas
-            self.wanted[name] = Wanted(name, hashes[name], spec["image"], image_id(spec["image"]),
-                                       count,
-                                       publishes=bool(spec.get("ports")) and name != PROXY)
+            exposed = [str(port).split("/")[0] for port in spec.get("expose") or []]
+            self.wanted[name] = Wanted(
+                name, hashes[name], spec["image"], image_id(spec["image"]), count,
+                publishes=bool(spec.get("ports")) and name != PROXY,
+                port=int(exposed[0]) if exposed else None)
 
     def find_proxy(self) -> None:
         running = [c for c in stack.project_containers(self.project, PROXY)
                    if c.state == "running"]
-        if running and PROXY in self.wanted:
-            port = self.compose("port", PROXY, "80").strip().rsplit(":", 1)[-1]
+        if not running or PROXY not in self.wanted:
+            return
+        port = self.compose("port", PROXY, "80").strip().rsplit(":", 1)[-1]
+        if port.isdigit() and port != "0":  # Compose answers 0 for a port it does not publish
             self.proxy = Proxy(running[0], int(port))
 
     def run(self) -> float:
         """Build, then bring every service to what the Compose file says; seconds it took."""
         started = time.monotonic()
-        self.say(f"[up] {self.project} is running: building, then replacing what changed "
-                 "without failing a request")
-        self.compose("build", "--quiet", timeout=900)
-        self.read_wanted()
-        self.find_proxy()
-        for name in sorted(self.wanted, key=lambda n: n == PROXY):  # the proxy last
-            self.converge(self.wanted[name])
-        # Whatever else Compose has to do (a new service, a network, orphans), recreating nothing.
-        self.compose("up", "--detach", "--no-recreate", "--no-build", "--remove-orphans",
-                     *[arg for w in self.wanted.values() for arg in ("--scale", f"{w.name}={w.count}")])
-        stack.wait_healthy(self.project, timeout=self.timeout,
-                           expect={w.name: w.count for w in self.wanted.values()})
+        with project_lock(self.project):
+            self.say(f"[up] {self.project} is running: building, then replacing what changed "
+                     "without failing a request")
+            self.compose("build", "--quiet", timeout=900)
+            self.read_wanted()
+            self.find_proxy()
+            for name in sorted(self.wanted, key=lambda n: n == PROXY):  # the proxy last
+                self.converge(self.wanted[name])
+            # Whatever else Compose has to do (a new service, a network, orphans), recreating
+            # nothing.
+            self.compose("up", "--detach", "--no-recreate", "--no-build", "--remove-orphans",
+                         *[arg for w in self.wanted.values()
+                           for arg in ("--scale", f"{w.name}={w.count}")])
+            stack.wait_healthy(self.project, timeout=self.timeout,
+                               expect={w.name: w.count for w in self.wanted.values()})
         return time.monotonic() - started
 
     def converge(self, want: Wanted) -> None:
@@ -224,76 +299,112 @@ class Deploy:
         self.roll(want, live, old)
 
     # --- a service behind the proxy ------------------------------------------------------
-    def roll(self, want: Wanted, live: list[Container], old: list[Container]) -> None:
+    def roll(self, want: Wanted, live: list[Container], old: list[Container],
+             rolling_back: bool = False) -> None:
         started = time.monotonic()
         current = [c for c in live if c not in old]
         # Fewer wanted: retire the surplus first, old containers before current ones.
-        surplus = max(len(live) - want.count, 0)
-        for container in (old + sorted(current, key=lambda c: -c.number))[:surplus]:
+        for container in (old + sorted(current, key=lambda c: -c.number))[
+                :max(len(live) - want.count, 0)]:
             self.retire(container)
             (old if container in old else current).remove(container)
         if old:
             self.say(f"[up] {want.name}: {len(old)} of {len(old) + len(current)} container(s) "
                      f"run an old image or configuration; replacing them one at a time")
-        for done, container in enumerate(old):
-            try:
+        replaced = 0
+        try:
+            # More wanted: the extra containers first, so the capacity is there sooner.
+            for _ in range(want.count - len(current) - len(old)):
                 self.add(want)
-            except DeployError as error:
-                if done:
-                    raise DeployError(f"{error} ({done} of {len(old)} were replaced before "
-                                      "this one)") from None
-                # Nothing runs the new image: the tag goes back to what runs, so a plain
-                # `docker compose up` does not start the failed build everywhere at once.
-                docker("tag", container.image, want.ref)
-                raise DeployError(f"{error}; {want.ref} names the running image again") from None
-            self.retire(container)
-        for _ in range(want.count - len(current) - len(old)):
-            self.add(want)
+            for container in old:
+                self.add(want)
+                self.retire(container)
+                replaced += 1
+        except DeployError as error:
+            if rolling_back or not old:
+                raise
+            raise self.roll_back(want, old[0].image, error, replaced) from None
         self.say(f"[up] {want.name}: {want.count} current container(s) after "
                  f"{time.monotonic() - started:.1f}s")
 
+    def roll_back(self, want: Wanted, previous: str, error: DeployError,
+                  replaced: int) -> DeployError:
+        """After a failed replacement: the tag names the previous image again (so a plain
+        `docker compose up` does not start the failed build everywhere at once), and the
+        containers already replaced go back to it. The error to raise."""
+        docker("tag", previous, want.ref)
+        note = f"{want.ref} names the running image again"
+        if replaced:
+            self.say(f"[up] {want.name}: rolling the {replaced} replaced container(s) back")
+            back = dataclasses.replace(want, image=previous)
+            live = [c for c in stack.project_containers(self.project, want.name)
+                    if c.state == "running"]
+            try:
+                self.roll(back, live, [c for c in live if not back.is_current(c)],
+                          rolling_back=True)
+                note = f"the {replaced} replaced container(s) were rolled back; {note}"
+            except DeployError as again:
+                note = f"{note}, but rolling back failed too ({again}): run `make up` again"
+        docker("image", "rm", want.image, check=False)  # the rejected build, if nothing uses it
+        return DeployError(f"{error}; {note}")
+
     def add(self, want: Wanted) -> Container:
         """One new container beside the others, serving through the proxy; removed on failure."""
+        assert self.proxy is not None
         before = {c.id for c in stack.project_containers(self.project, want.name)}
         self.compose("up", "--no-start", "--no-deps", "--no-recreate", "--no-build", "--scale",
                      f"{want.name}={len(before) + 1}", want.name)
-        new = next(c for c in stack.project_containers(self.project, want.name)
-                   if c.id not in before)
-        aliases = {net: list(endpoint.get("Aliases") or []) for net, endpoint in new.networks.items()}
-        # Warm up outside the service's name: reachable as itself, not yet as `want.name`.
-        self.rejoin(new, {net: [a for a in names if a != want.name] for net, names in aliases.items()})
-        docker("start", new.name)
+        new = next((c for c in stack.project_containers(self.project, want.name)
+                    if c.id not in before), None)
+        if new is None:
+            raise DeployError(f"{want.name}: Compose created no new container")
+        path = PROBE_PATHS[want.name]
         started = time.monotonic()
         try:
-            healthy = stack.wait_container_healthy(new.name, timeout=self.timeout)
+            aliases = {net: list(endpoint.get("Aliases") or [])
+                       for net, endpoint in new.networks.items()}
+            # Warm up outside the service's name: reachable as itself, not yet as `want.name`.
+            self.rejoin(new, {net: [a for a in names if a != want.name]
+                              for net, names in aliases.items()})
+            docker("start", new.name)
+            try:
+                healthy = stack.wait_container_healthy(new.name, timeout=self.timeout)
+            except StackError:
+                raise NotReady(self.health_failure(new, time.monotonic() - started)) from None
+            if want.port:
+                status = self.proxy.ask_directly(new, want.port, path)
+                if not 200 <= status < 400:
+                    raise NotReady(f"answered {status or 'nothing'} to GET {path} before "
+                                   "joining (healthy, but not serving)")
             self.rejoin(new, aliases)
             if not self.proxy.follows_dns(want.name):
                 self.proxy.reload()
-            routed = self.proxy.routes_to(new, PROBE_PATHS[want.name])
-        except (StackError, TimeoutError) as error:
-            raise self.abandon(new, error, time.monotonic() - started) from None
+            routed = self.proxy.routes_to(new, path)
+        except (NotReady, StackError) as error:
+            raise self.abandon(new, str(error).splitlines()[0]) from None
         self.say(f"[up] {want.name}: {new.name} healthy in {healthy:.1f}s, answering through "
                  f"the proxy {routed:.1f}s later")
         return new
 
-    def abandon(self, new: Container, error: Exception, seconds: float) -> DeployError:
-        """Stop and remove a new container that did not take over; the error that says why."""
+    def health_failure(self, new: Container, seconds: float) -> str:
         state = (stack.inspect_containers(new.id) or [new])[0]
-        last_log = docker("logs", "--tail", "1", new.name, check=False).strip()
-        self.retire(state, quiet=True)
-        if isinstance(error, TimeoutError):
-            what = f"was never reached through the proxy ({error})"
-        elif state.health == "unhealthy":
+        if state.health == "unhealthy":
             what = f"turned unhealthy after {seconds:.0f}s"
         elif state.state != "running":
             what = f"stopped after {seconds:.0f}s ({state.state}, exit {state.exit_code})"
         else:
             what = f"was still {state.health or 'not healthy'} after {seconds:.0f}s"
-        running = len(stack.project_containers(self.project, new.service))
-        return DeployError(
-            f"{new.service}: the new container {new.name} {what}; last healthcheck: "
-            f"{state.health_log or 'none'}; last log line: {last_log[-200:] or 'none'}. "
-            f"It was removed; the {running} old container(s) keep serving")
+        last_log = docker("logs", "--tail", "1", new.name, check=False).strip()
+        return (f"{what}; last healthcheck: {state.health_log or 'none'}; last log line: "
+                f"{last_log[-200:] or 'none'}")
+
+    def abandon(self, new: Container, why: str) -> DeployError:
+        """Stop and remove a new container that did not take over; the error that says why."""
+        self.retire(new, quiet=True)
+        running = len([c for c in stack.project_containers(self.project, new.service)
+                       if c.state == "running"])
+        return DeployError(f"{new.service}: the new container {new.name} {why}. It was removed; "
+                           f"the {running} old container(s) keep serving")
 
     def rejoin(self, container: Container, aliases: dict[str, list[str]]) -> None:
         """Reconnect the container to each network under these DNS aliases (Docker cannot change
@@ -313,29 +424,48 @@ class Deploy:
         stopped = stack.inspect_containers(container.id)
         code = stopped[0].exit_code if stopped else 0
         docker("rm", "--force", container.name)
-        if self.proxy and container.service != PROXY and not self.proxy.follows_dns(container.service):
+        if self.proxy and container.service != PROXY \
+                and not self.proxy.follows_dns(container.service):
             self.proxy.reload()
         if not quiet:
-            drained = "" if code in (0, 143) else f"; exit {code}: it did not finish in its grace period"
+            drained = "" if code in (0, 143) else \
+                f"; exit {code}: it did not finish in its grace period"
             self.say(f"[up] {container.service}: {container.name} stopped in "
                      f"{time.monotonic() - started:.1f}s{drained}")
 
     # --- the proxy -----------------------------------------------------------------------
     def converge_proxy(self, container: Container, want: Wanted) -> None:
-        if container.config_hash != want.config_hash:
-            return self.recreate_proxy("its Compose configuration changed")
         # The config it runs is its own image's, unless `make up` installed another since.
-        if (self.live_image(container) or container.image_label) == want.image:
+        running = self.live_image(container) or container.image_label
+        if container.config_hash == want.config_hash and running == want.image:
             self.say(f"[up] {PROXY}: unchanged")
-            return None
-        reason = self.not_reloadable(container.image, want.image)
+            return
+        self.check_config(want, running)
+        reason = ("its Compose configuration changed" if container.config_hash != want.config_hash
+                  else self.not_reloadable(container.image, want.image))
         if reason:
-            return self.recreate_proxy(reason)
-        return self.reload_config(container, want.image)
+            self.recreate_proxy(want, running, reason)
+        else:
+            self.reload_config(container, want.image, running)
 
     def live_image(self, container: Container) -> str:
         """The image whose site config the proxy runs, when `make up` installed one."""
         return docker("exec", container.name, "cat", f"{LIVE_DIR}/.image", check=False).strip()
+
+    def check_config(self, want: Wanted, running: str) -> None:
+        """`nginx -t` in a one-off container of the new image, on the proxy's network (its
+        upstreams' names resolve there). A failure changes nothing, the tag included."""
+        assert self.proxy is not None
+        check = subprocess.run(["docker", "run", "--rm", "--network", self.proxy.network,
+                                want.image, "nginx", "-t"], capture_output=True, text=True,
+                               timeout=60)
+        if check.returncode != 0:
+            docker("tag", running, want.ref, check=False)
+            why = next((line for line in check.stderr.splitlines() if "emerg" in line),
+                       check.stderr)
+            raise DeployError(f"{PROXY}: the new image's config fails `nginx -t` ("
+                              f"{' '.join(why.split())[:300]}); the proxy keeps running as it "
+                              f"was, and {want.ref} names its image again")
 
     @staticmethod
     def not_reloadable(running: str, new: str) -> str:
@@ -349,28 +479,20 @@ class Deploy:
         old_layers, new_layers = old_image["RootFS"]["Layers"], new_image["RootFS"]["Layers"]
         if len(old_layers) != len(new_layers) or old_layers[:-1] != new_layers[:-1]:
             return "more than its site config changed"
-        history = docker("image", "history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}",
+        history = docker("image", "history", "--no-trunc", "--format", "{{.CreatedBy}}",
                          new).splitlines()
-        last_layer = next((line for line in history if not line.startswith("0B")), "")
-        if source not in last_layer:
-            return f"its last layer is not the site config ({source})"
+        if not last_layer_copies_into(history, source):
+            return f"its last layer is not a copy into {source}"
         return ""
 
-    def reload_config(self, container: Container, new_image: str) -> None:
+    def reload_config(self, container: Container, new_image: str, running: str) -> None:
+        assert self.proxy is not None
         started = time.monotonic()
-        check = subprocess.run(["docker", "run", "--rm", "--network", self.proxy.network,
-                                new_image, "nginx", "-t"], capture_output=True, text=True,
-                               timeout=60)
-        if check.returncode != 0:
-            why = next((l for l in check.stderr.splitlines() if "emerg" in l), check.stderr)
-            raise DeployError(f"{PROXY}: the new site config fails `nginx -t` ("
-                              f"{' '.join(why.split())[:300]}); the proxy keeps its config")
-        previous = self.live_image(container) or container.image
         self.install_config(container, new_image)
         try:
             self.proxy.reload()
         except DeployError:
-            self.install_config(container, previous)
+            self.install_config(container, running)
             raise
         self.say(f"[up] {PROXY}: only its site config changed: checked with nginx -t, installed "
                  f"and reloaded in {time.monotonic() - started:.1f}s (the listening socket stays "
@@ -386,13 +508,24 @@ class Deploy:
         docker("run", "--rm", "--network", "none", "--volume", f"{volume}:{LIVE_DIR}",
                image, "install", image)
 
-    def recreate_proxy(self, reason: str) -> None:
+    def recreate_proxy(self, want: Wanted, running: str, reason: str) -> None:
         started = time.monotonic()
+        try:
+            self.start_proxy()
+        except StackError as error:
+            # Back to the image that ran: a proxy that does not come up is a full outage.
+            docker("tag", running, want.ref)
+            self.start_proxy()
+            raise DeployError(f"{PROXY}: the new proxy did not turn healthy "
+                              f"({str(error).splitlines()[0]}); the previous image runs again "
+                              f"and {want.ref} names it") from None
+        self.say(f"[up] {PROXY}: recreated ({reason}) in {time.monotonic() - started:.1f}s; "
+                 "the connections open to it were closed")
+
+    def start_proxy(self) -> None:
         self.compose("up", "--detach", "--no-deps", "--no-build", "--force-recreate", PROXY)
         container = stack.project_containers(self.project, PROXY)[0]
         stack.wait_container_healthy(container.name, timeout=self.timeout)
-        self.say(f"[up] {PROXY}: recreated ({reason}) in {time.monotonic() - started:.1f}s; "
-                 "the connections open to it were closed")
 
 
 def deploy(task: str, project: str, replicas: int | None = None, env: dict | None = None,
