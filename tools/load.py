@@ -40,6 +40,10 @@ class Record:
         return 200 <= self.status < 300
 
 
+def outage_s(failures: list[Record]) -> float:
+    return max(r.at for r in failures) - min(r.at for r in failures) if failures else 0.0
+
+
 class KeepAliveClient:
     """One connection to one host, reused; see the module doc for the retry rule."""
 
@@ -173,6 +177,10 @@ class Load:
                 counts[record.served_by] = counts.get(record.served_by, 0) + 1
         return counts
 
+    def outage_s(self) -> float:
+        """From the first failed request to the last (0 when none failed)."""
+        return outage_s(self.failures)
+
     def slowest(self) -> float:
         return max((r.seconds for r in self.records), default=0.0)
 
@@ -219,8 +227,7 @@ class Mix:
 
     def outage_s(self) -> float:
         """From the first failed request to the last, over every client."""
-        failed_at = [r.at for load in self.loads() for r in load.failures]
-        return max(failed_at) - min(failed_at) if failed_at else 0.0
+        return outage_s([r for load in self.loads() for r in load.failures])
 
     def report(self, operation: str) -> str:
         return (f"{operation}:\n  api, plain:     {self.api.summary()}"
