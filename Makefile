@@ -27,55 +27,56 @@ bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
 	@tools/bootstrap.sh
 
 bases: bootstrap ## Pull every base image, or build a cached stand-in when offline
-	@$(PYTHON) tools/baseimages.py ensure
+	@$(PYTHON) -m tools.baseimages ensure
 
 up: bases ## Build and start the most complete stack, wait until healthy, print its URLs
-	@$(PYTHON) tools/stack.py up
+	@$(PYTHON) -m tools.stack up
 
 down: bootstrap ## Stop the stack started by `make up`
-	@$(PYTHON) tools/stack.py down
+	@$(PYTHON) -m tools.stack down
 
 ps: bootstrap ## Show the containers of the `make up` stack and their health
-	@$(PYTHON) tools/stack.py ps
+	@$(PYTHON) -m tools.stack ps
 
 logs: bootstrap ## The last lines of every container's log in the `make up` stack
-	@$(PYTHON) tools/stack.py logs
+	@$(PYTHON) -m tools.stack logs
 
 swarm-up: bases ## Deploy task6 as the Swarm stack softy-pinko (a swarm is made if none), wait until healthy
-	@$(PYTHON) tools/swarm.py up
+	@$(PYTHON) -m tools.swarm up
 
 swarm-down: bootstrap ## Remove the Swarm stack; leave the swarm only if swarm-up made it
-	@$(PYTHON) tools/swarm.py down
+	@$(PYTHON) -m tools.swarm down
 
 swarm-ps: bootstrap ## Show the Swarm stack's services and the health of their tasks
-	@$(PYTHON) tools/swarm.py ps
+	@$(PYTHON) -m tools.swarm ps
 
 test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
-	@$(PYTHON) -m pytest -c tests/pytest.ini tests $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 test-unit: bootstrap ## Only the tests that need no Docker
-	@$(PYTHON) -m pytest -c tests/pytest.ini tests/unit $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: bootstrap ## hadolint, shellcheck, zizmor, workflow schema, compose config, gixy
+lint: bootstrap ## ruff, mypy, hadolint, shellcheck, zizmor, workflow schema, compose config, gixy
 	@tools/lint.sh
 
 loadtest: bases ## Locust against task6 (started if needed); fails when the round-robin is uneven
-	@$(PYTHON) tools/stack.py up --task task6
+	@$(PYTHON) -m tools.stack up --task task6
 	@status=0; locust -f loadtest --config loadtest/locust.conf -H http://localhost:$(PROXY_PORT) || status=$$?; \
 	  echo "Locust report: reports/locust/report.html (CSV: reports/locust/stats_*.csv)"; exit $$status
 
 smoke: bases ## Build one task's images, start its stack, probe it, tear it down (TASK=taskN)
-	@$(PYTHON) tools/smoke.py $(TASK)
+	@$(PYTHON) -m tools.smoke $(TASK)
 
 e2e: bases ## Only the browser tests (headless Chromium)
-	@$(PYTHON) -m pytest -c tests/pytest.ini tests -m browser $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest -m browser $(PYTEST_ARGS)
 
 act: bootstrap ## Run the whole GitHub Actions workflow locally with act, offline
 	@tools/act.sh
 
 bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
-	@$(PYTHON) tools/bench.py --part $(BENCH)
+	@$(PYTHON) -m tools.bench --part $(BENCH)
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
-	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' | xargs -r docker image rm -f >/dev/null
+	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \
+	  | grep -v '^softy-pinko-standin-rootfs:' | xargs -r docker image rm -f >/dev/null
 	@rm -rf reports

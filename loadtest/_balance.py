@@ -10,13 +10,13 @@ replica whose share is more than ``max(4 sigma, 1 percentage point)`` away from 
 failure: 4 sigma makes a false alarm rarer than 1 in 10,000 even for a random balancer, and the
 1-point floor keeps a large run from failing on a single retried request.
 """
+
 from __future__ import annotations
 
 import collections
 import dataclasses
 import json
 import math
-import subprocess
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
@@ -37,8 +37,13 @@ def tolerance_pp(replicas: int, total: int) -> float:
     return max(4 * math.sqrt(p * (1 - p) / total) * 100, 1.0)
 
 
-def judge(counts: dict[str, int], failures: int, expected_replicas: int | None,
-          p95_ms: float | None, max_p95_ms: float) -> Verdict:
+def judge(
+    counts: dict[str, int],
+    failures: int,
+    expected_replicas: int | None,
+    p95_ms: float | None,
+    max_p95_ms: float,
+) -> Verdict:
     total = sum(counts.values())
     replicas = expected_replicas or len(counts)
     tolerance = tolerance_pp(replicas, total)
@@ -49,8 +54,10 @@ def judge(counts: dict[str, int], failures: int, expected_replicas: int | None,
         deviation = (share - 1 / replicas) * 100 if replicas else 0.0
         rows.append((name, counts[name], share, deviation))
         if abs(deviation) > tolerance:
-            reasons.append(f"{name} served {share:.2%}, {deviation:+.2f} pp from an even "
-                           f"{1 / replicas:.2%} (tolerance {tolerance:.2f} pp)")
+            reasons.append(
+                f"{name} served {share:.2%}, {deviation:+.2f} pp from an even "
+                f"{1 / replicas:.2%} (tolerance {tolerance:.2f} pp)"
+            )
     if failures:
         reasons.append(f"{failures} request(s) failed")
     if total == 0:
@@ -76,8 +83,10 @@ def tally(per_second: Mapping[int, Mapping[str, int]], window: int = 0) -> dict[
 def table(verdict: Verdict, markdown: bool = False) -> str:
     header = ("replica", "requests", "share", "deviation from even")
     lines = []
-    cells = [(name, str(count), f"{share:.2%}", f"{deviation:+.2f} pp")
-             for name, count, share, deviation in verdict.rows]
+    cells = [
+        (name, str(count), f"{share:.2%}", f"{deviation:+.2f} pp")
+        for name, count, share, deviation in verdict.rows
+    ]
     if markdown:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|---|---:|---:|---:|")
@@ -86,8 +95,9 @@ def table(verdict: Verdict, markdown: bool = False) -> str:
         lines.append(f"{header[0]:<16} {header[1]:>9} {header[2]:>8} {header[3]:>20}")
         lines += [f"{r[0]:<16} {r[1]:>9} {r[2]:>8} {r[3]:>20}" for r in cells]
     status = "PASS" if verdict.ok else "FAIL"
-    summary = (f"verdict: {status} (tolerance ±{verdict.tolerance_pp:.2f} pp)"
-               + "".join(f"\n  - {reason}" for reason in verdict.reasons))
+    summary = f"verdict: {status} (tolerance ±{verdict.tolerance_pp:.2f} pp)" + "".join(
+        f"\n  - {reason}" for reason in verdict.reasons
+    )
     return "\n".join(lines) + "\n\n" + (f"**{summary}**" if markdown else summary)
 
 
@@ -96,21 +106,22 @@ def detect_replicas(host: str, service: str = "back-end") -> int | None:
 
     None when it cannot tell (no Docker, or no container publishes that port).
     """
+    from tools.docker import ToolError, containers  # the repo's Docker layer (run from its root)
+
     parsed = urlparse(host)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        projects = subprocess.run(
-            ["docker", "ps", "--filter", f"publish={port}", "--format",
-             '{{.Label "com.docker.compose.project"}}'],
-            capture_output=True, text=True, timeout=10).stdout.split()
-        if not projects:
+        publishers = containers(f"publish={port}", all_states=False)
+        project = publishers[0].labels.get("com.docker.compose.project") if publishers else None
+        if not project:
             return None
-        names = subprocess.run(
-            ["docker", "ps", "--filter", f"label=com.docker.compose.project={projects[0]}",
-             "--filter", f"label=com.docker.compose.service={service}", "--format", "{{.Names}}"],
-            capture_output=True, text=True, timeout=10).stdout.split()
-        return len(names) or None
-    except (OSError, subprocess.SubprocessError):
+        replicas = containers(
+            f"label=com.docker.compose.project={project}",
+            f"label=com.docker.compose.service={service}",
+            all_states=False,
+        )
+        return len(replicas) or None
+    except ToolError:
         return None
 
 

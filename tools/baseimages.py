@@ -1,20 +1,21 @@
-#!/usr/bin/env python3
 """Make every base image named by the repo's Dockerfiles available locally.
 
 For each base (``FROM`` lines, multi-stage and ``ARG`` defaults included) that is missing, try
 ``docker pull``. When the registry cannot be reached, build a *stand-in* from Debian packages:
 an image tagged with the official name, labelled as a stand-in, that behaves like the official
 image for everything this repo's Dockerfiles rely on. Stand-ins are cached: a label carries a
-key computed from their inputs (the recipe, this file, and for Python the requirements files),
-and an image is rebuilt only when that key changes.
+key computed from their inputs (the recipe, the code that builds it, and for Python the
+requirements files), and an image is rebuilt only when that key changes.
 
-Usage: baseimages.py [ensure|list|status]   (default: ensure)
+Usage: python -m tools.baseimages [ensure|list|status]   (default: ensure)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import fcntl
 import hashlib
+import inspect
 import os
 import re
 import shlex
@@ -25,8 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tools import REPO, cli
+from tools.docker import ToolError, docker, image, run
+
 STANDIN_LABEL = "org.softy-pinko.standin"
+# Where a stand-in's bootstrapped filesystem is cached (`make clean` keeps it).
+ROOTFS_REPOSITORY = "softy-pinko-standin-rootfs"
 KEY_LABEL = "org.softy-pinko.standin.key"
 DEFAULT_ARCHIVE = "http://deb.debian.org/debian"
 SKIP_DIRS = {".git", ".venv", "node_modules", "reports"}
@@ -58,7 +63,8 @@ def logical_lines(text: str) -> list[str]:
 
 def _substitute(value: str, args: dict[str, str]) -> str:
     """Expand $NAME, ${NAME} and ${NAME:-default} from the Dockerfile's global ARGs."""
-    def repl(match: re.Match) -> str:
+
+    def repl(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(3)
         return args.get(name) or match.group(2) or ""
 
@@ -98,7 +104,11 @@ def dockerfiles(root: Path = REPO) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
-            if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
+            if (
+                name == "Dockerfile"
+                or name.startswith("Dockerfile.")
+                or name.endswith(".Dockerfile")
+            ):
                 found.append(Path(dirpath) / name)
     return found
 
@@ -107,8 +117,8 @@ def bases_in_repo(root: Path = REPO) -> dict[str, list[Path]]:
     """Every base image in the repo, mapped to the Dockerfiles that name it."""
     result: dict[str, list[Path]] = {}
     for path in dockerfiles(root):
-        for image in bases_in_dockerfile(path.read_text()):
-            result.setdefault(image, []).append(path)
+        for base in bases_in_dockerfile(path.read_text()):
+            result.setdefault(base, []).append(path)
     return result
 
 
@@ -124,11 +134,11 @@ def requirements_files(root: Path = REPO) -> list[Path]:
 class Recipe:
     """How to build a stand-in for one official image from Debian packages."""
 
-    name: str                 # short name for logs and the intermediate rootfs tag
-    release: str              # Debian release to bootstrap
+    name: str  # short name for logs and the intermediate rootfs tag
+    release: str  # Debian release to bootstrap
     packages: tuple[str, ...]
-    setup: str                # shell run inside the rootfs (chroot) after bootstrap
-    dockerfile: str           # the final image's Dockerfile, FROM the rootfs
+    setup: str  # shell run inside the rootfs (chroot) after bootstrap
+    dockerfile: str  # the final image's Dockerfile, FROM the rootfs
     wheelhouse: bool = False  # Python: bundle wheels of every requirements file
     python_version: str = ""
 
@@ -156,7 +166,8 @@ _PYTHON = Recipe(
     python_version="3.13",
     packages=("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates"),
     wheelhouse=True,
-    setup=_APT_SETUP + """
+    setup=_APT_SETUP
+    + """
 # The official image's pip installs system-wide; Debian's marker would refuse it.
 rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
 find /usr/lib/python3* -name '__pycache__' -prune -exec rm -rf {} +
@@ -174,7 +185,8 @@ _NGINX = Recipe(
     name="nginx",
     release="forky",
     packages=("nginx",),
-    setup=_APT_SETUP + """
+    setup=_APT_SETUP
+    + """
 # Reproduce the parts of the official image's layout this repo relies on:
 # user nginx (uid/gid 101), conf.d included from nginx.conf, logs on stdout/stderr.
 rm -f /etc/nginx/sites-enabled/default
@@ -193,9 +205,9 @@ CMD ["nginx", "-g", "daemon off;"]
 )
 
 
-def recipe_for(image: str) -> Recipe:
+def recipe_for(reference: str) -> Recipe:
     """The stand-in recipe for an official image reference, or a clear error."""
-    repo, _, tag = image.partition(":")
+    repo, _, tag = reference.partition(":")
     tag = tag or "latest"
     repo = repo.removeprefix("docker.io/").removeprefix("library/")
     if repo == "ubuntu" and tag == "latest":
@@ -204,13 +216,15 @@ def recipe_for(image: str) -> Recipe:
         return _PYTHON
     if repo == "nginx" and re.fullmatch(r"1\.30(\.\d+)?", tag):
         return _NGINX
-    raise SystemExit(
-        f"error: no stand-in recipe for {image!r}; the registry is unreachable, so either make "
-        f"the registry reachable or add a recipe to {Path(__file__).relative_to(REPO)}")
+    raise ToolError(
+        f"no stand-in recipe for {reference!r}; the registry is unreachable, so either make the "
+        f"registry reachable or add a recipe to {Path(__file__).relative_to(REPO)}"
+    )
 
 
 def cache_key(recipe: Recipe, tool_source: str, requirements: dict[str, str]) -> str:
-    """Key of a stand-in's inputs: the recipe, this tool, and (Python only) requirements."""
+    """Key of a stand-in's inputs: the recipe, the code that builds it (`tool_source`), and
+    (Python only) the requirements files."""
     digest = hashlib.sha256()
     digest.update(repr(dataclasses.astuple(recipe)).encode())
     digest.update(tool_source.encode())
@@ -231,7 +245,9 @@ def rootfs_key(recipe: Recipe, tool_source: str) -> str:
 _UNREACHABLE = re.compile(
     r"no such host|dial tcp|i/o timeout|connection refused|network is unreachable|"
     r"TLS handshake timeout|Client.Timeout|temporary failure in name resolution|"
-    r"server misbehaving|timed out", re.IGNORECASE)
+    r"server misbehaving|timed out",
+    re.IGNORECASE,
+)
 
 
 def classify_pull(returncode: int, output: str) -> str:
@@ -257,34 +273,15 @@ def plan(image: str, local_labels: dict[str, str] | None, expected_key: str) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Docker plumbing
+# Building a stand-in
 # --------------------------------------------------------------------------------------------
 def log(message: str) -> None:
     print(f"[bases] {message}", flush=True)
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Run a build step; a failure is one line naming the step, not a traceback."""
-    proc = subprocess.run(cmd, **kwargs)
-    if proc.returncode != 0:
-        raise SystemExit(f"error: `{' '.join(cmd[:3])} ...` failed (exit {proc.returncode})")
-    return proc
-
-
-def image_labels(image: str) -> dict[str, str] | None:
-    proc = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", image],
-        capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None
-    import json
-    return json.loads(proc.stdout.strip() or "null") or {}
-
-
-def image_size_mb(image: str) -> float:
-    out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", image],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out.strip()) / 1e6
+def image_labels(reference: str) -> dict[str, str] | None:
+    found = image(reference)
+    return None if found is None else found.labels
 
 
 def archive_url() -> str:
@@ -306,48 +303,75 @@ def archive_url() -> str:
 def download_wheels(target: Path, version: str) -> None:
     """Wheels for every requirements file, each resolved on its own: tasks are snapshots and
     may pin different versions, and the wheelhouse holds them all."""
-    base = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--only-binary=:all:", "--python-version", version, "--implementation", "cp",
-            "-d", str(target)]
+    base = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        version,
+        "--implementation",
+        "cp",
+        "-d",
+        str(target),
+    ]
     for platform in WHEEL_PLATFORMS:
         base += ["--platform", platform]
     for path in requirements_files():
-        proc = subprocess.run(base + ["-r", str(path)], capture_output=True, text=True)
+        proc = run([*base, "-r", str(path)], timeout=600, check=False)
         if proc.returncode != 0:
-            raise SystemExit(f"error: cannot download wheels for {path.relative_to(REPO)}: "
-                             f"{(proc.stderr.strip().splitlines() or ['pip failed'])[-1]}")
+            raise ToolError(
+                f"cannot download wheels for {path.relative_to(REPO)}: "
+                f"{(proc.stderr.strip().splitlines() or ['pip failed'])[-1]}"
+            )
+
+
+def debootstrap(recipe: Recipe, root: Path, log_file: Path) -> None:
+    """The recipe's Debian release with its packages, into `root`."""
+    if shutil.which("debootstrap") is None:
+        raise ToolError("debootstrap is missing; run `make bootstrap` (it installs it)")
+    cmd = ["debootstrap", "--variant=minbase"]
+    if recipe.packages:
+        cmd.append("--include=" + ",".join(recipe.packages))
+    cmd += [recipe.release, str(root), archive_url()]
+    script = Path("/usr/share/debootstrap/scripts") / recipe.release
+    if not script.exists():  # an older debootstrap knows no newer release: use the generic one
+        cmd.append(str(script.with_name("sid")))
+    log(f"{recipe.name}: debootstrap {recipe.release} {' '.join(recipe.packages)}")
+    proc = run(cmd, timeout=1800, check=False)
+    log_file.write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise ToolError(
+            f"debootstrap failed for the {recipe.name} stand-in: "
+            f"{(proc.stderr.strip().splitlines() or ['see its log'])[-1]}",
+            details=(proc.stdout + proc.stderr)[-4000:],
+        )
 
 
 def build_rootfs(recipe: Recipe, tag: str, key: str) -> None:
     """debootstrap the recipe's release with its packages and import it as ``tag``."""
-    if shutil.which("debootstrap") is None:
-        raise SystemExit("error: debootstrap is missing; run `make bootstrap` (installs it)")
     with tempfile.TemporaryDirectory(prefix=f"standin-{recipe.name}-") as tmp:
         root = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--variant=minbase"]
-        if recipe.packages:
-            cmd.append("--include=" + ",".join(recipe.packages))
-        cmd += [recipe.release, str(root), archive_url()]
-        script = Path("/usr/share/debootstrap/scripts") / recipe.release
-        if not script.exists():  # an older debootstrap knows no newer release: use the generic one
-            cmd.append(str(script.with_name("sid")))
-        log(f"{recipe.name}: debootstrap {recipe.release} {' '.join(recipe.packages)}")
-        with open(Path(tmp) / "debootstrap.log", "w") as out:
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            sys.stdout.write((Path(tmp) / "debootstrap.log").read_text()[-4000:])
-            raise SystemExit(f"error: debootstrap failed for the {recipe.name} stand-in")
-        run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup])
-        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(root), "-c", "."],
-                               stdout=subprocess.PIPE)
-        run(["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "-", tag],
-            stdin=tar.stdout, stdout=subprocess.DEVNULL)
+        debootstrap(recipe, root, Path(tmp) / "debootstrap.log")
+        run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup], timeout=600)
+        # A pipe between two processes: the one place that needs Popen.
+        tar = subprocess.Popen(
+            ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
+        )
+        run(
+            ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "-", tag],
+            stdin=tar.stdout,
+            timeout=900,
+        )
         if tar.wait() != 0:
-            raise SystemExit(f"error: packing the {recipe.name} rootfs failed")
+            raise ToolError(f"packing the {recipe.name} rootfs failed")
 
 
-def build_standin(image: str, recipe: Recipe, key: str, tool_source: str) -> None:
-    rootfs_tag = f"softy-pinko-standin-rootfs:{recipe.name}"
+def build_standin(reference: str, recipe: Recipe, key: str, tool_source: str) -> None:
+    rootfs_tag = f"{ROOTFS_REPOSITORY}:{recipe.name}"
     fs_key = rootfs_key(recipe, tool_source)
     labels = image_labels(rootfs_tag)
     if labels is None or labels.get(KEY_LABEL) != fs_key:
@@ -360,82 +384,102 @@ def build_standin(image: str, recipe: Recipe, key: str, tool_source: str) -> Non
         if recipe.wheelhouse:
             log(f"{recipe.name}: downloading wheels for Python {recipe.python_version}")
             download_wheels(context / "wheels", recipe.python_version)
-        labels_line = (f'LABEL {STANDIN_LABEL}="true" {KEY_LABEL}="{key}" '
-                       f'org.softy-pinko.standin.for="{image}" '
-                       f'org.opencontainers.image.description="stand-in for {image}, built from '
-                       f'Debian {recipe.release} packages because the registry was unreachable"')
+        labels_line = (
+            f'LABEL {STANDIN_LABEL}="true" {KEY_LABEL}="{key}" '
+            f'org.softy-pinko.standin.for="{reference}" '
+            f'org.opencontainers.image.description="stand-in for {reference}, built '
+            f"from Debian {recipe.release} packages because the registry was "
+            f'unreachable"'
+        )
         (context / "Dockerfile").write_text(
-            f"FROM {rootfs_tag}\n{recipe.dockerfile.strip()}\n{labels_line}\n")
-        # The legacy builder warns about its own deprecation on stderr; only failures matter.
-        proc = subprocess.run(["docker", "build", "--quiet", "-t", image, str(context)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"error: building the {image} stand-in failed:\n{proc.stderr}")
+            f"FROM {rootfs_tag}\n{recipe.dockerfile.strip()}\n{labels_line}\n"
+        )
+        docker("build", "--quiet", "-t", reference, str(context), timeout=1800)
 
 
-def ensure(image: str, tool_source: str, requirements: dict[str, str]) -> None:
-    recipe = None
-    key = ""
+# The code that makes a stand-in: part of its cache key, so a change to it rebuilds them.
+BUILD_CODE = "".join(
+    inspect.getsource(f) for f in (debootstrap, build_rootfs, build_standin, download_wheels)
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Pull, or build
+# --------------------------------------------------------------------------------------------
+def pull(reference: str) -> str:
+    """`docker pull`: 'pulled', or 'offline' (registry unreachable); a real error raises."""
+    proc = run(["docker", "pull", "--quiet", reference], timeout=600, check=False)
+    outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
+    if outcome == "error":
+        raise ToolError(
+            f"docker pull {reference} failed: "
+            f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
+        )
+    return outcome
+
+
+def ensure(reference: str, tool_source: str, requirements: dict[str, str]) -> None:
     try:
-        recipe = recipe_for(image)
-        key = cache_key(recipe, tool_source, requirements)
-    except SystemExit:
-        pass  # no recipe: fine as long as the image is present or pullable
-    action = plan(image, image_labels(image), key)
-    if action == "ok":
-        kind = "stand-in" if (image_labels(image) or {}).get(STANDIN_LABEL) == "true" else "image"
-        log(f"{image}: present ({kind}, up to date)")
+        recipe: Recipe | None = recipe_for(reference)
+    except ToolError:
+        recipe = None  # fine, as long as the image is present or pullable
+    key = cache_key(recipe, tool_source, requirements) if recipe else ""
+    labels = image_labels(reference)
+    if plan(reference, labels, key) == "ok":
+        kind = "stand-in" if (labels or {}).get(STANDIN_LABEL) == "true" else "image"
+        log(f"{reference}: present ({kind}, up to date)")
         return
     started = time.monotonic()
-    try:
-        proc = subprocess.run(["docker", "pull", "--quiet", image], capture_output=True,
-                              text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"error: docker pull {image} did not finish in 600 s") from None
-    outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
-    if outcome == "pulled":
-        log(f"{image}: pulled from the registry in {time.monotonic() - started:.1f}s")
+    if pull(reference) == "pulled":
+        log(f"{reference}: pulled from the registry in {time.monotonic() - started:.1f}s")
         return
-    if outcome == "error":
-        raise SystemExit(f"error: docker pull {image} failed: {proc.stderr.strip()}")
-    if recipe is None:
-        recipe_for(image)  # raises the clear error
-    log(f"{image}: registry unreachable, building a stand-in from Debian {recipe.release}")
-    build_standin(image, recipe, key, tool_source)
-    log(f"{image}: stand-in built in {time.monotonic() - started:.1f}s, "
-        f"{image_size_mb(image):.0f} MB")
+    recipe = recipe or recipe_for(reference)  # no recipe: its clear error
+    log(f"{reference}: registry unreachable, building a stand-in from Debian {recipe.release}")
+    build_standin(reference, recipe, key, tool_source)
+    size = image(reference)
+    log(
+        f"{reference}: stand-in built in {time.monotonic() - started:.1f}s, "
+        f"{(size.size if size else 0) / 1e6:.0f} MB"
+    )
+
+
+def status(bases: dict[str, list[Path]]) -> None:
+    for reference in sorted(bases):
+        labels = image_labels(reference)
+        state = (
+            "missing"
+            if labels is None
+            else f"stand-in {labels.get(KEY_LABEL)}"
+            if labels.get(STANDIN_LABEL) == "true"
+            else "official"
+        )
+        print(f"{reference:24} {state}")
 
 
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "ensure"
     bases = bases_in_repo()
     if command == "list":
-        for image, paths in sorted(bases.items()):
-            print(image, " ".join(str(p.relative_to(REPO)) for p in paths))
+        for reference, paths in sorted(bases.items()):
+            print(reference, " ".join(str(p.relative_to(REPO)) for p in paths))
         return 0
     if command == "status":
-        for image in sorted(bases):
-            labels = image_labels(image)
-            state = ("missing" if labels is None else
-                     f"stand-in {labels.get(KEY_LABEL)}" if labels.get(STANDIN_LABEL) == "true"
-                     else "official")
-            print(f"{image:24} {state}")
+        status(bases)
         return 0
     if command != "ensure":
         print(__doc__, file=sys.stderr)
         return 2
-    tool_source = Path(__file__).read_text()
     requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
     started = time.monotonic()
     # One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) would
     # otherwise build the same stand-in side by side.
     with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for image in sorted(bases):
-            ensure(image, tool_source, requirements)
+        for reference in sorted(bases):
+            ensure(reference, BUILD_CODE, requirements)
     log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(cli.run_main(main))

@@ -11,6 +11,7 @@ on a new connection. A refused connection, a timeout or an HTTP error is never r
 http.client rather than requests: urllib3 cannot tell a reused connection from a new one, and
 the retry rule depends on exactly that.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,18 +23,24 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from tools.docker import poll
+
 # Closed before any answer: the peer reset or hung up, or our write hit a closed socket.
-CLOSED_BEFORE_ANSWER = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                        ConnectionAbortedError)
+CLOSED_BEFORE_ANSWER = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    at: float           # time.monotonic() when the answer (or the error) came
-    status: int         # HTTP status; 0 when no answer came at all
-    served_by: str      # the X-Served-By header ("" when absent)
-    seconds: float      # how long the request took, retries included
-    error: str = ""     # why no answer came
+    at: float  # time.monotonic() when the answer (or the error) came
+    status: int  # HTTP status; 0 when no answer came at all
+    served_by: str  # the X-Served-By header ("" when absent)
+    seconds: float  # how long the request took, retries included
+    error: str = ""  # why no answer came
 
     @property
     def ok(self) -> bool:
@@ -52,21 +59,28 @@ class KeepAliveClient:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.timeout, self.retry_reused = timeout, retry_reused
         self.conn: http.client.HTTPConnection | None = None
-        self.used = 0       # requests answered on the current connection
-        self.retried = 0    # requests sent a second time under the retry rule
+        self.used = 0  # requests answered on the current connection
+        self.retried = 0  # requests sent a second time under the retry rule
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
         self.conn, self.used = None, 0
 
+    def __enter__(self) -> KeepAliveClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _idle_connection_closed(self) -> bool:
         """The server closed (or wrote to) the connection while we were not asking anything."""
         sock = self.conn.sock if self.conn else None
         return sock is None or bool(select.select([sock], [], [], 0)[0])
 
-    def get(self, path: str, headers: dict[str, str] | None = None
-            ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
         """(status, headers, body). Raises OSError/HTTPException when no answer came."""
         for attempt in (1, 2):
             if self.conn is not None and self._idle_connection_closed():
@@ -103,8 +117,14 @@ class Load:
     every outcome. Use it as a context manager around an operation (a deploy, a scale, a kill):
     a connection error or a non-2xx answer counts as a failure."""
 
-    def __init__(self, url: str, threads: int = 4, max_seconds: float = 120,
-                 max_requests: int | None = None, retry_reused: bool = False):
+    def __init__(
+        self,
+        url: str,
+        threads: int = 4,
+        max_seconds: float = 120,
+        max_requests: int | None = None,
+        retry_reused: bool = False,
+    ):
         parts = urlsplit(url)
         self.url, self.path = url, parts.path or "/"
         self.max_seconds, self.max_requests = max_seconds, max_requests
@@ -126,8 +146,12 @@ class Load:
             started = time.monotonic()
             try:
                 status, headers, _ = client.get(self.path)
-                record = Record(time.monotonic(), status, headers.get("X-Served-By", ""),
-                                time.monotonic() - started)
+                record = Record(
+                    time.monotonic(),
+                    status,
+                    headers.get("X-Served-By", ""),
+                    time.monotonic() - started,
+                )
             except (OSError, http.client.HTTPException) as error:
                 message = f"{type(error).__name__}: {error}"
                 record = Record(time.monotonic(), 0, "", time.monotonic() - started, message)
@@ -159,12 +183,12 @@ class Load:
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
         """Block until `count` requests have been answered (or failed)."""
-        deadline = time.monotonic() + timeout
-        while len(self.records) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{count} requests not sent within {timeout:.0f}s "
-                                   f"({len(self.records)} were)")
-            time.sleep(0.05)
+        poll(
+            lambda: len(self.records) >= count,
+            timeout=timeout,
+            interval=0.05,
+            what=f"{count} requests to be answered",
+        )
 
     @property
     def failures(self) -> list[Record]:
@@ -200,27 +224,33 @@ class Load:
         statuses: dict[int, int] = {}
         for record in self.failures:
             statuses[record.status] = statuses.get(record.status, 0) + 1
-        return (f"{len(self.records)} requests, {len(self.failures)} failed"
-                + (f" (status: count {statuses})" if statuses else "")
-                + (f", {self.retried} retried on a new connection" if self.retry_reused else "")
-                + (f" (first errors: {self.errors[:3]})" if self.errors else "")
-                + f", slowest {self.slowest() * 1000:.0f} ms, per replica: {self.shares()}")
+        return (
+            f"{len(self.records)} requests, {len(self.failures)} failed"
+            + (f" (status: count {statuses})" if statuses else "")
+            + (f", {self.retried} retried on a new connection" if self.retry_reused else "")
+            + (f" (first errors: {self.errors[:3]})" if self.errors else "")
+            + f", slowest {self.slowest() * 1000:.0f} ms, per replica: {self.shares()}"
+        )
 
 
 @dataclasses.dataclass
 class Mix:
     """The traffic a deploy is measured under (tests/test_deploy.py, `make bench`): eight
     keep-alive clients, as a few browser tabs and API users would be."""
-    api: Load        # plain clients of /api/hello
-    retrying: Load   # clients of /api/hello that retry on a reused connection closed unanswered
-    page: Load       # plain clients of the page
+
+    api: Load  # plain clients of /api/hello
+    retrying: Load  # clients of /api/hello that retry on a reused connection closed unanswered
+    page: Load  # plain clients of the page
 
     def loads(self) -> tuple[Load, Load, Load]:
         return self.api, self.retrying, self.page
 
     def failed(self) -> dict[str, int]:
-        return {"api_plain": len(self.api.failures), "api_retrying": len(self.retrying.failures),
-                "page_plain": len(self.page.failures)}
+        return {
+            "api_plain": len(self.api.failures),
+            "api_retrying": len(self.retrying.failures),
+            "page_plain": len(self.page.failures),
+        }
 
     def requests(self) -> int:
         return sum(len(load.records) for load in self.loads())
@@ -230,19 +260,22 @@ class Mix:
         return outage_s([r for load in self.loads() for r in load.failures])
 
     def report(self, operation: str) -> str:
-        return (f"{operation}:\n  api, plain:     {self.api.summary()}"
-                f"\n  api, retrying:  {self.retrying.summary()}"
-                f"\n  page, plain:    {self.page.summary()}")
+        return (
+            f"{operation}:\n  api, plain:     {self.api.summary()}"
+            f"\n  api, retrying:  {self.retrying.summary()}"
+            f"\n  page, plain:    {self.page.summary()}"
+        )
 
 
 @contextlib.contextmanager
 def mix(url: str, max_seconds: float = 300) -> Iterator[Mix]:
     """Start the mix against a stack's base URL, wait until every client is answered, run the
     operation inside, then go on for 200 more requests per client group before stopping."""
-    with Load(f"{url}/api/hello", threads=4, max_seconds=max_seconds) as api, \
-            Load(f"{url}/api/hello", threads=2, max_seconds=max_seconds,
-                 retry_reused=True) as retrying, \
-            Load(f"{url}/", threads=2, max_seconds=max_seconds) as page:
+    with (
+        Load(f"{url}/api/hello", threads=4, max_seconds=max_seconds) as api,
+        Load(f"{url}/api/hello", threads=2, max_seconds=max_seconds, retry_reused=True) as retrying,
+        Load(f"{url}/", threads=2, max_seconds=max_seconds) as page,
+    ):
         flows = Mix(api, retrying, page)
         for load in flows.loads():
             load.wait_for(100)

@@ -1,101 +1,92 @@
-#!/usr/bin/env python3
 """Smoke-test one task: build its images, start it, probe it over HTTP, tear it down.
 
-Usage: smoke.py taskN
+Usage: python -m tools.smoke taskN
 
 What CI's per-task matrix runs. Each task runs as its own Compose project (smoke-taskN) on free
 127.0.0.1 ports, so tasks can be smoke-tested side by side with a `make up` stack. On failure
 the containers' logs are printed; teardown always runs. With GITHUB_STEP_SUMMARY set, a Markdown
 table of the checks is appended to the job summary.
 """
+
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
-import stack
-from stack import free_port
+from tools import REPO, cli
+from tools.compose import ComposeProject, free_port
+from tools.docker import ToolError, docker, logs, poll, run, wait_container_healthy
 
-REPO = stack.REPO
 
+def fetch(url: str, timeout: float = 30) -> tuple[int, dict[str, str], str]:
+    """GET, retried until an HTTP answer arrives (any status) or `timeout` passes."""
 
-def fetch(url: str, timeout: float = 30) -> tuple[int, dict, str]:
-    """GET with retries until an HTTP answer arrives (any status) or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def answer() -> tuple[int, dict[str, str], str]:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status, dict(response.headers), response.read().decode()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+            with error:  # it holds the connection open until closed
+                return error.code, dict(error.headers), error.read().decode()
+
+    return poll(
+        answer, timeout=timeout, what=f"an answer from {url}", interval=0.5, retry_on=(OSError,)
+    )
 
 
 class Smoke:
     def __init__(self, task: str):
         self.task = task
         self.results: list[tuple[str, bool, str]] = []
-        self.cleanup: list[list[str]] = []
+        self.cleanup: list[Callable[[], object]] = []
+        self.logs: list[Callable[[], str]] = []
 
     def check(self, name: str, ok: bool, detail: str = "") -> None:
         self.results.append((name, ok, detail))
-        print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f"  ({detail})" if detail else ""),
-              flush=True)
+        print(
+            f"  {'ok  ' if ok else 'FAIL'} {name}" + (f"  ({detail})" if detail else ""), flush=True
+        )
 
     def probe(self, label: str, url: str, status: int, body: str, header: str = "") -> None:
         code, headers, text = fetch(url)
         ok = code == status and body in text and (not header or header in headers)
         path = "/" + url.split("/", 3)[3]
-        self.check(f"{label}: GET {path} → {status}", ok,
-                   "" if ok else f"got {code}: {text[:80]!r}")
+        self.check(
+            f"{label}: GET {path} → {status}", ok, "" if ok else f"got {code}: {text[:80]!r}"
+        )
 
     def docker_run(self, image: str, container_port: int) -> str:
         name = f"smoke-{self.task}-{'back-end' if container_port == 5252 else 'front-end'}"
         port = free_port()
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        subprocess.run(["docker", "run", "-d", "--name", name, "-p",
-                        f"127.0.0.1:{port}:{container_port}", image], check=True,
-                       capture_output=True)
-        self.cleanup.append(["docker", "rm", "-f", name])
-        stack.wait_container_healthy(name)
+        run(["docker", "rm", "-f", name], check=False)
+        docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:{container_port}", image)
+        self.cleanup.append(lambda: run(["docker", "rm", "-f", name], check=False))
+        self.logs.append(lambda: f"--- {name} ---\n{logs(name, 50)}")
+        wait_container_healthy(name)
         return f"http://127.0.0.1:{port}"
 
     def build(self, context: str, tag: str) -> None:
         started = time.monotonic()
-        proc = subprocess.run(["docker", "build", "-q", "-t", tag, str(REPO / self.task / context)],
-                              capture_output=True, text=True)
-        self.check(f"build {tag}", proc.returncode == 0,
-                   f"{time.monotonic() - started:.0f}s" if proc.returncode == 0 else proc.stderr[-500:])
-        if proc.returncode != 0:
-            raise SystemExit(1)
+        docker("build", "-q", "-t", tag, str(REPO / self.task / context), timeout=900)
+        self.check(f"build {tag}", True, f"{time.monotonic() - started:.0f}s")
 
     def run(self) -> bool:
         print(f"smoke {self.task}", flush=True)
         try:
             getattr(self, f"smoke_{self.task}")()
-        except (stack.StackError, subprocess.SubprocessError, OSError) as error:
-            self.check("stack runs", False, str(error).splitlines()[0])
+        except ToolError as error:
+            self.check("stack runs", False, str(error))
         finally:
             if not all(ok for _, ok, _ in self.results):
-                self.print_logs()
-            for cmd in self.cleanup:
-                subprocess.run(cmd, capture_output=True)
+                print("\n".join(show() for show in self.logs))
+            for undo in self.cleanup:
+                undo()
         self.write_summary()
         return bool(self.results) and all(ok for _, ok, _ in self.results)
-
-    def print_logs(self) -> None:
-        for cmd in self.cleanup:
-            if cmd[:3] == ["docker", "rm", "-f"]:
-                subprocess.run(["docker", "logs", "--tail", "50", cmd[3]])
-            else:
-                print(stack.logs(cmd[cmd.index("--project-name") + 1]))
 
     def write_summary(self) -> None:
         path = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -108,25 +99,24 @@ class Smoke:
             out.write("\n")
 
     # --- one method per task ---------------------------------------------------------------
-    def smoke_task0(self):
+    def smoke_task0(self) -> None:
         self.build(".", "softy-pinko:task0")
-        out = subprocess.run(["docker", "run", "--rm", "softy-pinko:task0"], capture_output=True,
-                             text=True, timeout=60).stdout
+        out = docker("run", "--rm", "softy-pinko:task0", timeout=60)
         self.check("docker run prints exactly 'Hello, World!'", out == "Hello, World!\n", repr(out))
 
-    def smoke_task1(self):
+    def smoke_task1(self) -> None:
         self.build("back-end", "softy-pinko:task1")
         url = self.docker_run("softy-pinko:task1", 5252)
         self.probe("back-end", f"{url}/api/hello", 200, "Hello, World!")
         self.probe("back-end", f"{url}/api/nope", 404, '"status": 404')
 
-    def smoke_task2(self):
+    def smoke_task2(self) -> None:
         self.build("front-end", "softy-pinko-front-end:task2")
         url = self.docker_run("softy-pinko-front-end:task2", 9000)
         self.probe("front-end", f"{url}/", 200, "Softy-Pinko")
         self.probe("front-end", f"{url}/nope", 404, "Softy-Pinko")
 
-    def smoke_task3(self):
+    def smoke_task3(self) -> None:
         self.build("back-end", "softy-pinko-back-end:task3")
         self.build("front-end", "softy-pinko-front-end:task3")
         api = self.docker_run("softy-pinko-back-end:task3", 5252)
@@ -134,22 +124,25 @@ class Smoke:
         self.probe("back-end", f"{api}/api/hello", 200, "Hello, World!")
         self.probe("front-end", f"{web}/", 200, 'id="dynamic-content"')
 
-    def compose_up(self, env: dict, replicas: int | None = None) -> None:
-        project = f"smoke-{self.task}"
-        stack.down(project)
-        self.cleanup.append(["docker", "compose", "--project-name", project, "down"])
-        seconds = stack.up(self.task, project, replicas=replicas, env=env)
+    def compose_up(self, env: dict[str, str], replicas: int | None = None) -> None:
+        project = ComposeProject.for_task(self.task, f"smoke-{self.task}", env)
+        project.down()
+        self.cleanup.append(project.down)
+        self.logs.append(project.logs)
+        seconds = project.up(replicas)
         self.check("compose up --wait: every container healthy", True, f"{seconds:.0f}s")
 
-    def smoke_task4(self):
+    def smoke_task4(self) -> None:
         env = {"BACK_END_PORT": str(free_port()), "FRONT_END_PORT": str(free_port())}
         self.compose_up(env)
-        self.probe("back-end", f"http://127.0.0.1:{env['BACK_END_PORT']}/api/hello", 200,
-                   "Hello, World!")
-        self.probe("front-end", f"http://127.0.0.1:{env['FRONT_END_PORT']}/", 200,
-                   'id="dynamic-content"')
+        self.probe(
+            "back-end", f"http://127.0.0.1:{env['BACK_END_PORT']}/api/hello", 200, "Hello, World!"
+        )
+        self.probe(
+            "front-end", f"http://127.0.0.1:{env['FRONT_END_PORT']}/", 200, 'id="dynamic-content"'
+        )
 
-    def smoke_task5(self, replicas: int | None = None):
+    def smoke_task5(self, replicas: int | None = None) -> None:
         env = {"PROXY_PORT": str(free_port())}
         self.compose_up(env, replicas)
         url = f"http://127.0.0.1:{env['PROXY_PORT']}"
@@ -158,10 +151,13 @@ class Smoke:
         self.probe("proxy → back-end", f"{url}/api/nope", 404, '"status": 404')
         if replicas:
             served = {fetch(f"{url}/api/hello")[1].get("X-Served-By") for _ in range(replicas * 3)}
-            self.check(f"round-robin reaches all {replicas} replicas", len(served) == replicas,
-                       ", ".join(sorted(s or "(none)" for s in served)))
+            self.check(
+                f"round-robin reaches all {replicas} replicas",
+                len(served) == replicas,
+                ", ".join(sorted(s or "(none)" for s in served)),
+            )
 
-    def smoke_task6(self):
+    def smoke_task6(self) -> None:
         self.smoke_task5(replicas=2)
 
 
@@ -173,4 +169,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(cli.run_main(main))

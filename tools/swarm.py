@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run task6 on Docker Swarm: deploy it as a stack, wait until it serves, remove it.
 
 `make swarm-up` / `make swarm-down` and tests/test_swarm.py go through here. The engine is left
@@ -7,29 +6,30 @@ on the node itself (a node label), and `down` leaves the swarm only then, and on
 else runs on it.
 
 Usage:
-  swarm.py up   [--stack NAME] [--replicas N]
-  swarm.py down [--stack NAME]
-  swarm.py ps   [--stack NAME]
+  python -m tools.swarm up   [--stack NAME] [--replicas N]
+  python -m tools.swarm down [--stack NAME]
+  python -m tools.swarm ps   [--stack NAME]
 
 Environment: PROXY_PORT (default 80), REPLICAS (default 2), SWARM_ADVERTISE_ADDR (default
 127.0.0.1: the swarm's control port listens on loopback only; give a routable address to let
 other nodes join, see task6/README.md).
 """
+
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
-import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stack  # noqa: E402
+from tools import REPO, cli
+from tools.compose import ComposeProject, wait_serving
+from tools.docker import Container, ToolError, containers, docker, docker_json, image_id, poll, run
 
-REPO = stack.REPO
 TASK = "task6"
 STACK_FILE = REPO / TASK / "docker-stack.yml"
 DEFAULT_STACK = "softy-pinko"
@@ -48,38 +48,68 @@ IMAGE_ID_VARIABLES = {
 MIN_CLI_MAJOR = 26
 
 
-class SwarmError(RuntimeError):
+class SwarmError(ToolError):
     """The engine or the stack is not in the state asked for; the message says why."""
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120,
-           env: dict | None = None) -> str:
-    try:
-        proc = subprocess.run(["docker", *args], capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, **(env or {})})
-    except subprocess.TimeoutExpired:
-        raise SwarmError(f"`docker {' '.join(args)}` did not finish within {timeout:.0f}s")
-    if check and proc.returncode != 0:
-        raise SwarmError(f"`docker {' '.join(args)}` failed (exit {proc.returncode}): "
-                         f"{(proc.stderr or proc.stdout).strip()[-1500:]}")
-    return proc.stdout
+def unix_time(rfc3339: str) -> float:
+    """'2026-11-29T15:45:57.040934205Z' (nanoseconds, as the engine writes) as a Unix time."""
+    seconds, _, fraction = rfc3339.rstrip("Z").partition(".")
+    return datetime.fromisoformat(seconds + "+00:00").timestamp() + float(f"0.{fraction or 0}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    name: str  # without the stack's prefix
+    replicas: int | None  # the tasks it wants; None for a global service (one per node)
+    update_state: str  # its last rolling update: updating, completed, paused, ... ("" if none)
+    update_started: float  # when that update started (Unix time), 0 if none
+    spec: dict[str, Any]
+    endpoint: dict[str, Any]
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, Any], stack: str) -> Service:
+        update = data.get("UpdateStatus") or {}
+        replicated = data["Spec"]["Mode"].get("Replicated")
+        return cls(
+            name=data["Spec"]["Name"].removeprefix(f"{stack}_"),
+            replicas=replicated["Replicas"] if replicated else None,
+            update_state=update.get("State", ""),
+            update_started=unix_time(update["StartedAt"]) if update.get("StartedAt") else 0.0,
+            spec=data["Spec"],
+            endpoint=data.get("Endpoint") or {},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    service: str  # without the stack's prefix
+    state: str  # new, starting, running, failed, ... (running: its healthcheck passed)
+    error: str
+    container_id: str
+    since: float  # when it reached that state (Unix time)
 
 
 def check_cli() -> None:
     version = docker("version", "--format", "{{.Client.Version}}").strip()
     if int(version.split(".")[0]) < MIN_CLI_MAJOR:
-        raise SwarmError(f"the docker CLI is {version}; `docker stack deploy --detach` needs "
-                         f"{MIN_CLI_MAJOR}.0 or later")
+        raise SwarmError(
+            f"the docker CLI is {version}; `docker stack deploy --detach` needs "
+            f"{MIN_CLI_MAJOR}.0 or later"
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # The engine's swarm membership
 # --------------------------------------------------------------------------------------------
-def engine_state() -> dict:
+def engine_state() -> dict[str, Any]:
     """What `down` must restore: swarm membership, and whether docker_gwbridge exists."""
-    state = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
-    local, manager = state.split()
-    return {"swarm": local, "manager": manager == "true", "gwbridge": gwbridge_exists()}
+    info = docker_json("info", "--format", "{{json .Swarm}}")[0]
+    return {
+        "swarm": info["LocalNodeState"],
+        "manager": bool(info.get("ControlAvailable")),
+        "gwbridge": gwbridge_exists(),
+    }
 
 
 def gwbridge_exists() -> bool:
@@ -96,8 +126,10 @@ def ensure_swarm() -> bool:
     if state["swarm"] == "locked":
         raise SwarmError("the engine's swarm is locked: unlock it with `docker swarm unlock`")
     if state["swarm"] != "inactive":
-        raise SwarmError(f"the engine's swarm state is {state['swarm']!r}: wait for it to "
-                         "settle, or see `docker info`")
+        raise SwarmError(
+            f"the engine's swarm state is {state['swarm']!r}: wait for it to "
+            "settle, or see `docker info`"
+        )
     address = os.environ.get("SWARM_ADVERTISE_ADDR", "127.0.0.1")
     docker("swarm", "init", "--advertise-addr", address, "--listen-addr", f"{address}:2377")
     labels = ["--label-add", f"{CREATED_LABEL}=true"]
@@ -105,11 +137,14 @@ def ensure_swarm() -> bool:
         labels += ["--label-add", f"{GWBRIDGE_LABEL}=true"]
     try:
         docker("node", "update", *labels, node_id())
-    except SwarmError:
+    except ToolError:
         _leave(remove_gwbridge=not state["gwbridge"])  # unrecorded, so undo it now
         raise
-    print(f"[swarm] this engine is now a single-node swarm (advertising {address}); "
-          "`make swarm-down` leaves it", flush=True)
+    print(
+        f"[swarm] this engine is now a single-node swarm (advertising {address}); "
+        "`make swarm-down` leaves it",
+        flush=True,
+    )
     return True
 
 
@@ -118,24 +153,22 @@ def node_id() -> str:
 
 
 def node_label(label: str) -> bool:
-    out = docker("node", "inspect", node_id(), "--format",
-                 f'{{{{index .Spec.Labels "{label}"}}}}', check=False)
-    return out.strip() == "true"
+    labels = docker_json("node", "inspect", node_id())[0]["Spec"].get("Labels") or {}
+    return labels.get(label) == "true"
 
 
 def _leave(remove_gwbridge: bool, timeout: float = 30) -> None:
     docker("swarm", "leave", "--force", timeout=60)
-    if not remove_gwbridge:
-        return
-    # The network outlives the swarm, and its last endpoints go a moment after the leave.
-    deadline = time.monotonic() + timeout
-    while gwbridge_exists():
-        proc = subprocess.run(["docker", "network", "rm", "docker_gwbridge"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0 and time.monotonic() > deadline:
-            raise SwarmError(f"left the swarm, but docker_gwbridge is still in use after "
-                             f"{timeout:.0f}s: {proc.stderr.strip()}")
-        time.sleep(0.5)
+    if remove_gwbridge:
+        # The network outlives the swarm, and its last endpoints go a moment after the leave.
+        poll(
+            remove_gwbridge_now, timeout=timeout, what="docker_gwbridge to be removed", interval=0.5
+        )
+
+
+def remove_gwbridge_now() -> bool:
+    run(["docker", "network", "rm", "docker_gwbridge"], check=False)
+    return not gwbridge_exists()
 
 
 def leave_if_created() -> str:
@@ -153,122 +186,149 @@ def leave_if_created() -> str:
 # --------------------------------------------------------------------------------------------
 # The stack
 # --------------------------------------------------------------------------------------------
-def build_images() -> dict[str, str]:
+def build_images(name: str) -> dict[str, str]:
     """Swarm does not build: the Compose file builds and tags the images the stack file uses.
     Returns the stack file's image-ID variables."""
-    stack.compose(TASK, DEFAULT_STACK, "build", "--quiet", capture=True, timeout=900)
-    return {variable: docker("image", "inspect", "--format", "{{.Id}}", image).strip()
-            for image, variable in IMAGE_ID_VARIABLES.items()}
+    ComposeProject.for_task(TASK, name).run("build", "--quiet", timeout=900)
+    return {variable: image_id(image) for image, variable in IMAGE_ID_VARIABLES.items()}
 
 
-def deploy(name: str, env: dict) -> float:
+def deploy(name: str, env: dict[str, str]) -> float:
     """`docker stack deploy` with `env` for the stack file; the engine's time it started."""
     check_cli()
     started = time.time()
-    docker("stack", "deploy", "--resolve-image", "never", "--prune", "--detach=true",
-           "--compose-file", str(STACK_FILE), name, env=env)
+    docker(
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "--prune",
+        "--detach=true",
+        "--compose-file",
+        str(STACK_FILE),
+        name,
+        env=env,
+    )
     return started
 
 
-def services(name: str) -> dict[str, int]:
-    """Each service of the stack by its short name, with the number of tasks it wants."""
-    out = docker("service", "ls", "--filter", f"label={NAMESPACE_LABEL}={name}",
-                 "--format", "{{.Name}}\t{{.Replicas}}")
-    result = {}
-    for line in out.splitlines():
-        service, replicas = line.split("\t")
-        result[service.removeprefix(f"{name}_")] = int(replicas.split()[0].split("/")[1])
-    return result
-
-
-def tasks(name: str) -> list[dict]:
-    """The stack's tasks that should be running, on every node: Service and State.
-
-    Swarm reports a task `Running` only once its healthcheck has passed (`Starting` before),
-    so this is the health of every replica, wherever it runs."""
-    out = docker("stack", "ps", name, "--filter", "desired-state=running", "--format",
-                 "{{.Name}}\t{{.CurrentState}}", check=False)
-    rows = []
-    for line in out.splitlines():
-        if "\t" in line:
-            task, state = line.split("\t")
-            rows.append({"Service": task.removeprefix(f"{name}_").split(".")[0],
-                         "State": state.split()[0] if state else ""})
-    return rows
-
-
-def update_states(name: str) -> dict[str, tuple[str, float]]:
-    """Each service's last rolling update: (state, when it started, as a Unix time); ('', 0)
-    when it was never updated. States: updating, completed, paused, rollback_completed, ..."""
+def services(name: str) -> dict[str, Service]:
+    """The stack's services by short name."""
     ids = docker("service", "ls", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}").split()
-    if not ids:
-        return {}
-    out = docker("service", "inspect", "--format",
-                 '{{.Spec.Name}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t'
-                 '{{.UpdateStatus.StartedAt.Format "2006-01-02T15:04:05Z07:00"}}{{end}}', *ids)
-    states = {}
-    for line in out.splitlines():
-        service, _, rest = line.partition("\t")
-        state, _, started = rest.partition("\t")
-        when = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() if started else 0
-        states[service.removeprefix(f"{name}_")] = (state, when)
-    return states
+    found = [
+        Service.from_inspect(data, name)
+        for data in (docker_json("service", "inspect", *ids) if ids else [])
+    ]
+    return {service.name: service for service in found}
 
 
-def containers(name: str) -> list[dict]:
-    """This node's running containers of the stack: Names, Service (short name), Health."""
-    out = docker("ps", "--filter", f"label={NAMESPACE_LABEL}={name}", "--format",
-                 '{{.Names}}\t{{.Label "com.docker.swarm.service.name"}}')
-    rows = []
-    for line in out.splitlines():
-        names, service = line.split("\t")
-        rows.append({"Names": names, "Service": service.removeprefix(f"{name}_"),
-                     "Health": stack.health(names)[1]})
-    return rows
+def tasks(name: str) -> list[Task]:
+    """The stack's tasks that should be running, on every node. Swarm reports a task `running`
+    only once its healthcheck has passed (`starting` before): the health of every replica,
+    wherever it runs."""
+    ids = docker(
+        "stack", "ps", "--quiet", "--filter", "desired-state=running", name, check=False
+    ).split()
+    found = docker_json("inspect", "--type", "task", *ids) if ids else []
+    service_ids = sorted({t["ServiceID"] for t in found})
+    names = {
+        data["ID"]: data["Spec"]["Name"].removeprefix(f"{name}_")
+        for data in (docker_json("service", "inspect", *service_ids) if service_ids else [])
+    }
+    return [
+        Task(
+            service=names.get(t["ServiceID"], ""),
+            state=t["Status"]["State"],
+            error=t["Status"].get("Err", ""),
+            container_id=(t["Status"].get("ContainerStatus") or {}).get("ContainerID", ""),
+            since=unix_time(t["Status"]["Timestamp"]),
+        )
+        for t in found
+    ]
+
+
+def stack_containers(name: str) -> list[Container]:
+    """This node's running containers of the stack."""
+    return containers(f"label={NAMESPACE_LABEL}={name}", all_states=False)
+
+
+def short_name(container: Container, stack: str) -> str:
+    return container.service.removeprefix(f"{stack}_")
 
 
 def task_errors(name: str) -> str:
     """Why tasks failed, as Swarm recorded it: the first thing to read when a deploy hangs."""
-    out = docker("stack", "ps", name, "--no-trunc", "--format",
-                 "{{.Name}}\t{{.CurrentState}}\t{{.Error}}", check=False)
-    return "\n".join(line for line in out.splitlines() if line.split("\t")[-1].strip())[-3000:]
+    ids = docker("stack", "ps", "--quiet", name, check=False).split()
+    failed = [
+        t
+        for t in (docker_json("inspect", "--type", "task", *ids) if ids else [])
+        if t["Status"].get("Err")
+    ]
+    return "; ".join(f"{t['Status']['State']}: {t['Status']['Err']}" for t in failed)[-1500:]
 
 
-def wait_ready(name: str, expect: dict[str, int] | None = None, timeout: float = 180,
-               since: float | None = None) -> float:
+def readiness_problems(
+    name: str, expect: dict[str, int] | None, since: float | None
+) -> tuple[list[str], list[str]]:
+    """(what is not ready yet, what will not get ready by itself) for `wait_ready`."""
+    wanted, current = services(name), tasks(name)
+    problems = [f"{t.service}: a task is {t.state}" for t in current if t.state != "running"]
+    for service in wanted.values():
+        running = sum(1 for t in current if t.service == service.name and t.state == "running")
+        want = (
+            service.replicas
+            if service.replicas is not None
+            else sum(1 for t in current if t.service == service.name)
+        )
+        if running != want:
+            problems.append(f"{service.name}: {running}/{want} running and healthy")
+        if expect and service.name in expect and service.replicas != expect[service.name]:
+            problems.append(f"{service.name}: wants {service.replicas}, not {expect[service.name]}")
+        if service.update_state in ("updating", "rollback_started"):
+            problems.append(f"{service.name}: update {service.update_state}")
+    # A paused update does not go on by itself, and a rolled-back one is not what was asked.
+    stuck = [
+        f"{s.name}: update {s.update_state}"
+        for s in wanted.values()
+        if s.update_state in ("paused", "rollback_paused")
+        or (
+            s.update_state == "rollback_completed"
+            and since is not None
+            and s.update_started >= since - 1
+        )
+    ]
+    return (problems if wanted else ["no services"]), stuck
+
+
+def wait_ready(
+    name: str,
+    expect: dict[str, int] | None = None,
+    timeout: float = 180,
+    since: float | None = None,
+) -> float:
     """Wait until every service runs exactly the tasks it wants, all healthy, with no update in
     progress; seconds it took. `expect` also pins the wanted count of some services (after a
     scale, say). An update paused, or rolled back after `since` (a Unix time), fails at once."""
     started = time.monotonic()
-    while True:
-        wanted = services(name)
-        running: dict[str, int] = {}
-        not_running = []
-        for task in tasks(name):
-            if task["State"] == "Running":
-                running[task["Service"]] = running.get(task["Service"], 0) + 1
-            else:
-                not_running.append(f"{task['Service']}: a task is {task['State'] or 'new'}")
-        problems = [f"{service}: {running.get(service, 0)}/{want} running and healthy"
-                    for service, want in wanted.items() if running.get(service, 0) != want]
-        problems += [f"{service}: wants {want}, not {wanted.get(service)}"
-                     for service, want in (expect or {}).items() if wanted.get(service) != want]
-        problems += not_running
-        updates = update_states(name)
-        problems += [f"{service}: update {state}" for service, (state, _) in updates.items()
-                     if state in ("updating", "rollback_started")]
-        # A paused update does not go on by itself, and a rolled-back one is not what was asked.
-        stuck = [f"{service}: update {state}" for service, (state, when) in updates.items()
-                 if state in ("paused", "rollback_paused")
-                 or (state == "rollback_completed" and since is not None and when >= since - 1)]
+    problems: list[str] = []
+
+    def ready() -> bool:
+        nonlocal problems
+        problems, stuck = readiness_problems(name, expect, since)
         if stuck:
-            raise SwarmError(f"stack {name}: {'; '.join(stuck)}\n{task_errors(name)}")
-        if wanted and not problems:
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise SwarmError(f"stack {name} not ready after {timeout:.0f}s: "
-                             f"{'; '.join(problems) or 'no services'}\n{task_errors(name)}")
-        time.sleep(0.5)
+            raise SwarmError(f"stack {name}: {'; '.join(stuck)}; {task_errors(name)}")
+        return not problems
+
+    try:
+        poll(ready, timeout=timeout, what=f"stack {name} to be ready", interval=0.5)
+    except SwarmError:
+        raise
+    except ToolError:
+        raise SwarmError(
+            f"stack {name} not ready after {timeout:.0f}s: {'; '.join(problems)}; "
+            f"{task_errors(name)}"
+        ) from None
+    return time.monotonic() - started
 
 
 def remove(name: str, timeout: float = 60) -> None:
@@ -276,23 +336,20 @@ def remove(name: str, timeout: float = 60) -> None:
     leaves a stack's volumes behind)."""
     if engine_state()["swarm"] != "active":
         return
-    deadline = time.monotonic() + timeout
-    while True:
+    label = f"label={NAMESPACE_LABEL}={name}"
+
+    def gone() -> bool:
         # Again each round: a network still in use by a stopping task is left the first time.
-        proc = subprocess.run(["docker", "stack", "rm", name], capture_output=True, text=True)
-        left = (docker("ps", "-a", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}")
-                + docker("network", "ls", "--quiet", "--filter",
-                         f"label={NAMESPACE_LABEL}={name}")).split()
-        if not left:
-            volumes = docker("volume", "ls", "--quiet", "--filter",
-                             f"label={NAMESPACE_LABEL}={name}").split()
-            if volumes:
-                docker("volume", "rm", *volumes)
-            return
-        if time.monotonic() > deadline:
-            raise SwarmError(f"stack {name}: {len(left)} containers or networks left after "
-                             f"{timeout:.0f}s: {proc.stderr.strip()[-500:]}")
-        time.sleep(1)
+        run(["docker", "stack", "rm", name], check=False)
+        return not (
+            docker("ps", "-a", "--quiet", "--filter", label)
+            + docker("network", "ls", "--quiet", "--filter", label)
+        ).split()
+
+    poll(gone, timeout=timeout, what=f"stack {name}'s containers and networks to go", interval=1)
+    volumes = docker("volume", "ls", "--quiet", "--filter", label).split()
+    if volumes:
+        docker("volume", "rm", *volumes)
 
 
 def port_taken(port: int) -> bool:
@@ -308,14 +365,15 @@ def up(name: str, replicas: int, proxy_port: int, timeout: float = 180) -> tuple
     # A host-mode port that is taken only shows as a task that keeps failing: say so at once.
     redeploy = engine_state()["swarm"] == "active" and bool(services(name))
     if not redeploy and port_taken(proxy_port):
-        raise SwarmError(f"port {proxy_port} is already in use on 127.0.0.1 (`make down`? "
-                         f"or choose another: PROXY_PORT=8080 make swarm-up)")
-    image_ids = build_images()
+        raise SwarmError(
+            f"port {proxy_port} is already in use on 127.0.0.1 (`make down`? "
+            f"or choose another: PROXY_PORT=8080 make swarm-up)"
+        )
+    image_ids = build_images(name)
     created = ensure_swarm()
-    since = deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port),
-                          **image_ids})
+    since = deploy(name, {"REPLICAS": str(replicas), "PROXY_PORT": str(proxy_port), **image_ids})
     wait_ready(name, expect={"back-end": replicas}, timeout=timeout, since=since)
-    stack.wait_serving(f"http://127.0.0.1:{proxy_port}/api/hello", replicas)
+    wait_serving(f"http://127.0.0.1:{proxy_port}/api/hello", replicas)
     return time.monotonic() - started, created
 
 
@@ -324,40 +382,47 @@ def down(name: str) -> str:
     return leave_if_created()
 
 
+def print_ps(name: str) -> None:
+    if engine_state()["swarm"] != "active":
+        print("[swarm] this engine is in no swarm")
+        return
+    current = tasks(name)
+    for service in services(name).values():
+        mine = [t for t in current if t.service == service.name]
+        want = service.replicas if service.replicas is not None else len(mine)
+        running = sum(1 for t in mine if t.state == "running")
+        print(f"{name}_{service.name:12} {running}/{want} running and healthy")
+    for found in stack_containers(name):
+        print(f"  {found.name:60} {found.health}")
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "down", "ps"])
     parser.add_argument("--stack", default=DEFAULT_STACK)
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")))
     args = parser.parse_args(argv[1:])
     proxy_port = int(os.environ.get("PROXY_PORT", "80"))
-    try:
-        if args.command == "up":
-            print(f"[swarm] deploying stack {args.stack} ({TASK}, {args.replicas} API replicas)",
-                  flush=True)
-            seconds, _ = up(args.stack, args.replicas, proxy_port)
-            print(f"[swarm] {args.stack} is healthy after {seconds:.1f}s. Open:\n"
-                  f"  proxy      http://localhost:{proxy_port}/\n"
-                  f"Scale with: docker service scale {args.stack}_back-end=3\n"
-                  "Stop it with: make swarm-down")
-        elif args.command == "down":
-            print(f"[swarm] stack {args.stack} is removed; {down(args.stack)}")
-        elif engine_state()["swarm"] != "active":
-            print("[swarm] this engine is in no swarm")
-        else:
-            wanted = services(args.stack)
-            for service, want in wanted.items():
-                running = sum(1 for t in tasks(args.stack)
-                              if t["Service"] == service and t["State"] == "Running")
-                print(f"{args.stack}_{service:12} {running}/{want} running and healthy")
-            for row in containers(args.stack):
-                print(f"  {row['Names']:60} {row['Health']}")
-    except (SwarmError, stack.StackError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    if args.command == "up":
+        print(
+            f"[swarm] deploying stack {args.stack} ({TASK}, {args.replicas} API replicas)",
+            flush=True,
+        )
+        seconds, _ = up(args.stack, args.replicas, proxy_port)
+        print(
+            f"[swarm] {args.stack} is healthy after {seconds:.1f}s. Open:\n"
+            f"  proxy      http://localhost:{proxy_port}/\n"
+            f"Scale with: docker service scale {args.stack}_back-end=3\n"
+            "Stop it with: make swarm-down"
+        )
+    elif args.command == "down":
+        print(f"[swarm] stack {args.stack} is removed; {down(args.stack)}")
+    else:
+        print_ps(args.stack)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(cli.run_main(main))

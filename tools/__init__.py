@@ -1,0 +1,18 @@
+"""The project's own tooling: one package that `make`, the tests, the benchmarks and the load
+test all use. Run a tool as `python -m tools.<name>` (the Makefile does).
+
+- docker.py        the one runner and error type, `poll()`, the engine's answers as dataclasses
+- compose.py       ComposeProject, the one class that drives `docker compose`
+- stack.py         `make up/down/ps/logs`: start a task's stack, or roll a running one
+- rollout.py       shipping a change to a running stack without failing a request
+- swarm.py         task6 as a Swarm stack (`make swarm-up/down/ps`)
+- baseimages.py    base images: pull, or build a cached stand-in offline (`make bases`)
+- smoke.py         one task built, started, probed and removed (`make smoke`)
+- bench.py, bench_deploy.py   `make bench`
+- load.py          keep-alive HTTP clients that count every answer
+- cli.py           how an entry point reports a failure: one line and an exit code
+"""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,36 @@
+"""How a tool's entry point ends: its exit code, and a failure as one line on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from tools.docker import ToolError
+
+
+def run_main(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
+    """`main(argv)`'s exit code. A ToolError becomes `error: <its one line>` and exit 1; an
+    interrupt, exit 130; anything else is a bug in the tools: one line saying so, exit 2.
+    VERBOSE=1 adds the details (a ToolError's logs, a bug's traceback) above that line."""
+    verbose = bool(os.environ.get("VERBOSE"))
+    try:
+        return main(sys.argv if argv is None else argv)
+    except ToolError as error:
+        if error.details and verbose:
+            print(error.details.rstrip(), file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the promise: no traceback reaches a user
+        if verbose:
+            traceback.print_exc()
+        print(
+            f"error: a bug in tools/ ({type(error).__name__}: {error}); run again with "
+            "VERBOSE=1 for the traceback, and report it",
+            file=sys.stderr,
+        )
+        return 2

@@ -1,0 +1,295 @@
+"""The one way this repo runs a command and talks to the Docker Engine.
+
+- `run()` runs any command, bounded in time; `docker()` runs the docker CLI. A failure is a
+  `ToolError`, the one error type of `tools/`: its message is one line, and only an entry point
+  (`cli.main`) turns it into `error: ...` and an exit code.
+- `poll()` is the one wait loop: call something until it answers, or fail naming what it waited
+  for and the last error.
+- What the engine says is read as JSON (`docker inspect` of many objects at once) into the
+  dataclasses below, never parsed out of text meant for people.
+
+Our own layer rather than python-on-whales or the Docker SDK: the first has no per-call timeout,
+drops stderr on some failures, lacks `compose config --hash`, `--dry-run`, `top`, `image history`
+and repeated `--alias`, and inspects one container per process; the second has no Compose or
+stack at all. tenacity would not shorten `poll()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ToolError(Exception):
+    """Something the tools could not do. The message is one line, and says what to do if there
+    is anything to do; `details` holds what a person may want to read to find out more."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(" ".join(message.split()))
+        self.details = details
+
+
+@dataclasses.dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(
+    cmd: Sequence[str],
+    *,
+    timeout: float = 120,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: Any = None,
+) -> Completed:
+    """Run a command to its end, capturing its output; `env` adds to the environment."""
+    name = " ".join(cmd[:3])
+    try:
+        proc = subprocess.run(
+            list(cmd),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            cwd=cwd,
+            stdin=stdin,
+            env={**os.environ, **env} if env else None,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"`{name}` did not finish in {timeout:.0f}s") from None
+    except OSError as error:
+        raise ToolError(f"`{name}` could not run: {error}") from None
+    # Decoded as they are: no newline translation, so an output can be checked byte for byte.
+    stdout = proc.stdout.decode(errors="replace")
+    stderr = proc.stderr.decode(errors="replace")
+    if check and proc.returncode != 0:
+        said = (stderr or stdout).strip().splitlines() or ["no output"]
+        raise ToolError(
+            f"`{name}` failed (exit {proc.returncode}): {said[-1][:400]}",
+            details=stdout[-3000:] + stderr[-3000:],
+        )
+    return Completed(proc.returncode, stdout, stderr)
+
+
+def docker(
+    *args: str, timeout: float = 120, check: bool = True, env: Mapping[str, str] | None = None
+) -> str:
+    """The docker CLI's standard output."""
+    return run(["docker", *args], timeout=timeout, check=check, env=env).stdout
+
+
+def docker_json(*args: str, timeout: float = 120) -> list[dict[str, Any]]:
+    """A docker command that prints JSON: one array (`inspect`), or one object per line
+    (`--format json`)."""
+    out = docker(*args, timeout=timeout).strip()
+    if not out:
+        return []
+    if out.startswith("["):
+        return list(json.loads(out))
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def poll(
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Call `check` until it returns something truthy, and return that. An exception of a
+    `retry_on` type counts as "not yet" (the last one is reported); any other ends the wait at
+    once. After `timeout` seconds: ToolError naming `what`."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except retry_on as error:
+            last = error
+        if time.monotonic() > deadline:
+            raise ToolError(
+                f"timed out after {timeout:.0f}s waiting for {what}"
+                + (f" (last error: {str(last).splitlines()[0]})" if last else "")
+            )
+        time.sleep(interval)
+
+
+# --- containers ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Container:
+    """What `docker inspect` says of one container, in the fields this repo reads."""
+
+    id: str
+    name: str
+    service: str  # Compose's or Swarm's service ("" for a plain container)
+    number: int  # Compose's container number
+    state: str  # created, running, restarting, exited, ...
+    health: str  # healthy, unhealthy, starting; "" without a healthcheck
+    health_log: str  # the last healthcheck's exit code and output, on one line
+    exit_code: int
+    image: str  # the ID of the image it runs
+    config_hash: str  # Compose's hash of the service's configuration when it was made
+    image_label: str  # Compose's record of the image ID it was made from
+    hostname: str
+    user: str
+    restarts: int
+    started_at: str
+    labels: dict[str, str]
+    host_config: dict[str, Any]
+    networks: dict[str, dict[str, Any]]  # network -> endpoint (Aliases, IPAddress, IPAMConfig)
+    mounts: list[dict[str, Any]]
+
+    @property
+    def running_and_healthy(self) -> bool:
+        return self.state == "running" and self.health in ("healthy", "")
+
+    @property
+    def status(self) -> str:
+        return self.state + (f"/{self.health}" if self.health else "")
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, Any]) -> Container:
+        labels = data["Config"].get("Labels") or {}
+        health = data["State"].get("Health") or {}
+        last = (health.get("Log") or [{}])[-1]
+        output = " ".join(last.get("Output", "").split())[-200:]
+        service = labels.get("com.docker.compose.service") or labels.get(
+            "com.docker.swarm.service.name", ""
+        )
+        return cls(
+            id=data["Id"],
+            name=data["Name"].lstrip("/"),
+            service=service,
+            number=int(labels.get("com.docker.compose.container-number") or 0),
+            state=data["State"]["Status"],
+            health=health.get("Status", ""),
+            health_log=(f"exit {last['ExitCode']}, " + (repr(output) if output else "no output"))
+            if last
+            else "",
+            exit_code=data["State"].get("ExitCode", 0),
+            image=data["Image"],
+            config_hash=labels.get("com.docker.compose.config-hash", ""),
+            image_label=labels.get("com.docker.compose.image", ""),
+            hostname=data["Config"].get("Hostname", ""),
+            user=data["Config"].get("User", ""),
+            restarts=data.get("RestartCount", 0),
+            started_at=data["State"].get("StartedAt", ""),
+            labels=labels,
+            host_config=data.get("HostConfig") or {},
+            networks=data["NetworkSettings"].get("Networks") or {},
+            mounts=data.get("Mounts") or [],
+        )
+
+
+def inspect_containers(*ids: str) -> list[Container]:
+    """Many containers in one `docker inspect`; one that has gone meanwhile is left out."""
+    if not ids:
+        return []
+    proc = run(["docker", "container", "inspect", *ids], check=False)
+    return [Container.from_inspect(data) for data in json.loads(proc.stdout or "[]")]
+
+
+def containers(*filters: str, all_states: bool = True) -> list[Container]:
+    """Containers matching every `--filter` (`label=k=v`, `name=...`), sorted by service and
+    number."""
+    args = [arg for f in filters for arg in ("--filter", f)]
+    ids = docker("ps", "--quiet", "--no-trunc", *(["--all"] if all_states else []), *args).split()
+    return sorted(inspect_containers(*ids), key=lambda c: (c.service, c.number, c.name))
+
+
+def container(name: str) -> Container | None:
+    found = inspect_containers(name)
+    return found[0] if found else None
+
+
+def wait_container_healthy(name: str, timeout: float = 90) -> float:
+    """Wait until one container runs and is healthy; seconds it took. Fails at once when the
+    container stops or Docker declares it unhealthy (ToolError, with its log as details)."""
+    started = time.monotonic()
+
+    def healthy() -> bool:
+        now = container(name)
+        if now is None or now.state not in ("running", "created") or now.health == "unhealthy":
+            state = now.status if now else "gone"
+            raise ToolError(
+                f"{name} is {state} after {time.monotonic() - started:.0f}s, not "
+                f"running and healthy",
+                details=logs(name),
+            )
+        return now.state == "running" and now.health == "healthy"
+
+    try:
+        poll(healthy, timeout=timeout, what=f"{name} to be healthy", interval=0.5)
+    except ToolError as error:
+        raise ToolError(str(error), details=error.details or logs(name)) from None
+    return time.monotonic() - started
+
+
+def logs(name: str, tail: int = 40) -> str:
+    proc = run(["docker", "logs", "--tail", str(tail), name], check=False)
+    return proc.stdout + proc.stderr
+
+
+# --- images -------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Image:
+    id: str
+    size: int
+    labels: dict[str, str]
+    config: dict[str, Any]
+    layers: list[str]
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, Any]) -> Image:
+        config = data.get("Config") or {}
+        return cls(
+            id=data["Id"],
+            size=data.get("Size", 0),
+            labels=config.get("Labels") or {},
+            config=config,
+            layers=(data.get("RootFS") or {}).get("Layers") or [],
+        )
+
+
+def inspect_images(*references: str) -> list[Image]:
+    """Images by name or ID, in one `docker image inspect`; a missing one is left out."""
+    proc = run(["docker", "image", "inspect", *references], check=False)
+    return [Image.from_inspect(data) for data in json.loads(proc.stdout or "[]")]
+
+
+def image(reference: str) -> Image | None:
+    found = inspect_images(reference)
+    return found[0] if found else None
+
+
+def image_id(reference: str) -> str:
+    found = image(reference)
+    if found is None:
+        raise ToolError(f"no image {reference}: build it first")
+    return found.id
+
+
+def remove_images(reference_filter: str) -> None:
+    """Remove every image whose name matches (`docker image ls --filter reference=`)."""
+    names = docker(
+        "image",
+        "ls",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        f"reference={reference_filter}",
+    ).split()
+    if names:
+        run(["docker", "image", "rm", "--force", *names], check=False)
