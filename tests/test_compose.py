@@ -2,32 +2,32 @@
 
 import pytest
 
-import stack
 from support import check_page_hello_then_error, get, json_body
+from tools.compose import ComposeProject
 
 pytestmark = pytest.mark.docker
-PROJECT = "sp-test-task4"
+
+
+def project(**env: str) -> ComposeProject:
+    return ComposeProject.for_task("task4", "sp-test-task4", env)
 
 
 @pytest.fixture(scope="module")
 def task4():
     """The task4 stack on the curriculum's default ports (the page calls localhost:5252)."""
-    stack.down(PROJECT)
-    seconds = stack.up("task4", PROJECT)
-    print(f"task4 healthy after {seconds:.1f}s")
+    four = project()
+    four.down()
+    print(f"task4 healthy after {four.up():.1f}s")
     try:
-        yield
+        yield four
     finally:
-        stack.down(PROJECT)
-        assert stack.containers(PROJECT) == [], "compose down left containers behind"
+        four.down()
+        assert four.containers() == [], "compose down left containers behind"
 
 
 def test_compose_file_declares_the_curriculum_services():
     # Empty port variables fall back to the file's defaults, whatever the caller's environment.
-    config = stack.compose("task4", PROJECT, "config", "--format", "json", capture=True,
-                           env={"BACK_END_PORT": "", "FRONT_END_PORT": ""}).stdout
-    import json
-    services = json.loads(config)["services"]
+    services = project(BACK_END_PORT="", FRONT_END_PORT="").config()["services"]
     assert set(services) == {"back-end", "front-end"}
     for name, port in (("back-end", 5252), ("front-end", 9000)):
         service = services[name]
@@ -39,20 +39,15 @@ def test_compose_file_declares_the_curriculum_services():
 
 
 def test_host_ports_are_overridable():
-    env = {"BACK_END_PORT": "15252", "FRONT_END_PORT": "19000"}
-    config = stack.compose("task4", PROJECT, "config", "--format", "json", env=env,
-                           capture=True).stdout
-    import json
-    services = json.loads(config)["services"]
+    services = project(BACK_END_PORT="15252", FRONT_END_PORT="19000").config()["services"]
     assert services["back-end"]["ports"][0]["published"] == "15252"
     assert services["front-end"]["ports"][0]["published"] == "19000"
     assert services["back-end"]["environment"]["CORS_ORIGIN"] == "http://localhost:19000"
 
 
 def test_up_wait_leaves_both_services_healthy(task4):
-    assert stack.unhealthy(PROJECT) == []
-    services = sorted(row["Service"] for row in stack.containers(PROJECT))
-    assert services == ["back-end", "front-end"]
+    assert task4.unhealthy() == []
+    assert sorted(c.service for c in task4.containers()) == ["back-end", "front-end"]
 
 
 def test_stack_answers_on_the_default_ports(task4):
@@ -67,5 +62,5 @@ def test_stack_answers_on_the_default_ports(task4):
 @pytest.mark.browser
 def test_task4_page_shows_hello_then_error(task4, page):
     check_page_hello_then_error(
-        page, "http://localhost:9000/",
-        lambda: stack.compose("task4", PROJECT, "stop", "back-end", capture=True), "task4")
+        page, "http://localhost:9000/", lambda: task4.run("stop", "back-end"), "task4"
+    )

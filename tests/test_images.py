@@ -1,14 +1,25 @@
 """Each task's images on their own: build, run, and check them over HTTP (tasks 1-4)."""
+
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import time
 
 import pytest
 
-from support import (REPO, base_of, build_image, process_uids, get, image_size_mb, inspect,
-                     json_body, running)
+from support import (
+    REPO,
+    base_of,
+    build_image,
+    get,
+    image_size_mb,
+    inspected,
+    json_body,
+    process_uids,
+    running,
+)
+from tools.docker import docker
+from tools.docker import image as image_info
 
 pytestmark = pytest.mark.docker
 
@@ -32,12 +43,16 @@ class Image:
 
 
 # The curriculum's image tags for task1 and task2; later tasks follow the same pattern.
-API_IMAGES = [Image("task1", "back-end", "softy-pinko:task1"),
-              Image("task3", "back-end", "softy-pinko-back-end:task3"),
-              Image("task4", "back-end", "softy-pinko-back-end:task4")]
-WEB_IMAGES = [Image("task2", "front-end", "softy-pinko-front-end:task2"),
-              Image("task3", "front-end", "softy-pinko-front-end:task3"),
-              Image("task4", "front-end", "softy-pinko-front-end:task4")]
+API_IMAGES = [
+    Image("task1", "back-end", "softy-pinko:task1"),
+    Image("task3", "back-end", "softy-pinko-back-end:task3"),
+    Image("task4", "back-end", "softy-pinko-back-end:task4"),
+]
+WEB_IMAGES = [
+    Image("task2", "front-end", "softy-pinko-front-end:task2"),
+    Image("task3", "front-end", "softy-pinko-front-end:task3"),
+    Image("task4", "front-end", "softy-pinko-front-end:task4"),
+]
 
 
 @pytest.fixture(scope="module", params=API_IMAGES, ids=str)
@@ -63,11 +78,13 @@ def test_api_hello(api):
     assert response.headers["Content-Type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("method,path,status", [("GET", "/api/missing", 404),
-                                                ("POST", "/api/hello", 405)])
+@pytest.mark.parametrize(
+    "method,path,status", [("GET", "/api/missing", 404), ("POST", "/api/hello", 405)]
+)
 def test_api_errors_are_json(api, method, path, status):
     _, _, url = api
     import requests
+
     response = requests.request(method, f"{url}{path}", timeout=5)
     assert response.status_code == status
     assert json_body(response)["status"] == status
@@ -76,7 +93,7 @@ def test_api_errors_are_json(api, method, path, status):
 def test_api_runs_as_non_root_in_app(api):
     image, name, _ = api
     assert "0" not in process_uids(name)
-    assert inspect(image.tag, "{{.Config.WorkingDir}}") == "/app"
+    assert image_info(image.tag).config["WorkingDir"] == "/app"
 
 
 def test_api_image_adds_at_most_25_mb_to_its_base(api):
@@ -89,15 +106,16 @@ def test_api_image_adds_at_most_25_mb_to_its_base(api):
 
 @pytest.mark.parametrize("image", API_IMAGES + WEB_IMAGES, ids=str)
 def test_graceful_stop(image):
-    """SIGTERM (API) or SIGQUIT (Nginx) stops the container cleanly, well inside the grace period."""
+    """SIGTERM (API) or SIGQUIT (Nginx) stops the container cleanly, well inside its grace
+    period."""
     build_image(image.context, image.tag)
     with running(image.tag, image.port) as (name, _):
         started = time.monotonic()
-        subprocess.run(["docker", "stop", "--time", "20", name], check=True, capture_output=True)
+        docker("stop", "--time", "20", name)
         took = time.monotonic() - started
-        code = inspect(name, "{{.State.ExitCode}}")
+        code = inspected(name).exit_code
     assert took < 10, f"{name} took {took:.1f}s to stop"
-    assert code == "0", f"{image} exited with {code} on docker stop"
+    assert code == 0, f"{image} exited with {code} on docker stop"
 
 
 # --- front-end ------------------------------------------------------------------------------
@@ -132,17 +150,16 @@ def test_web_custom_404(web):
 
 def test_web_refuses_other_methods(web):
     import requests
+
     _, _, url = web
     assert requests.post(f"{url}/", data="x", timeout=5).status_code == 405
 
 
 def test_web_layout_follows_the_curriculum(web):
     image, name, _ = web
-    conf = subprocess.run(["docker", "exec", name, "cat", "/etc/nginx/conf.d/default.conf"],
-                          capture_output=True, text=True, check=True).stdout
+    conf = docker("exec", name, "cat", "/etc/nginx/conf.d/default.conf")
     assert conf == (image.context / "softy-pinko-front-end.conf").read_text()
-    subprocess.run(["docker", "exec", name, "test", "-f",
-                    "/var/www/html/softy-pinko-front-end/index.html"], check=True)
+    docker("exec", name, "test", "-f", "/var/www/html/softy-pinko-front-end/index.html")
     assert "0" not in process_uids(name)
 
 

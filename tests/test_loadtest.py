@@ -1,4 +1,5 @@
 """`locust -f loadtest` against task6: it passes on an even stack and fails when it should."""
+
 import csv
 import os
 import subprocess
@@ -8,6 +9,7 @@ import time
 import pytest
 
 from support import REPO, wait_until
+from tools.docker import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.load]
 
@@ -15,22 +17,43 @@ pytestmark = [pytest.mark.docker, pytest.mark.load]
 def locust_cmd(url: str, seconds: int, *extra: str) -> list[str]:
     """The locustfile, headless with the repo's config, bounded in users and time."""
     locust = os.path.join(os.path.dirname(sys.executable), "locust")
-    return [locust, "-f", "loadtest", "--config", "loadtest/locust.conf", "-H", url,
-            "-u", "10", "-r", "10", "-t", f"{seconds}s", *extra]
+    return [
+        locust,
+        "-f",
+        "loadtest",
+        "--config",
+        "loadtest/locust.conf",
+        "-H",
+        url,
+        "-u",
+        "10",
+        "-r",
+        "10",
+        "-t",
+        f"{seconds}s",
+        *extra,
+    ]
 
 
 ENV = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
 
 
 def run_locust(url: str, *extra: str, seconds: int = 8) -> subprocess.CompletedProcess:
-    return subprocess.run(locust_cmd(url, seconds, *extra), cwd=REPO, capture_output=True,
-                          text=True, timeout=seconds + 60, env=ENV)
+    return subprocess.run(
+        locust_cmd(url, seconds, *extra),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        env=ENV,
+        check=False,
+    )
 
 
 @pytest.fixture
 def task6(stacks):
     six = stacks("task6")
-    six.scale(3)
+    six.scale_api(3)
     return six
 
 
@@ -44,11 +67,11 @@ def test_locust_fails_when_fewer_replicas_answer_than_expected(task6):
 def test_locust_fails_on_a_skewed_stack(task6):
     """A frozen replica (docker pause) gets no answers out: its share falls, requests time out."""
     victim = task6.replicas()[0]
-    subprocess.run(["docker", "pause", victim], check=True, capture_output=True)
+    docker("pause", victim)
     try:
         run = run_locust(task6.url, "--max-p95-ms", "500", seconds=6)
     finally:
-        subprocess.run(["docker", "unpause", victim], check=True, capture_output=True)
+        docker("unpause", victim)
     output = run.stdout + run.stderr
     print(output[-1200:])
     assert run.returncode != 0, output
@@ -62,9 +85,7 @@ def test_locust_passes_on_an_even_stack_and_writes_reports(task6):
     assert run.returncode == 0, output
     assert "Round-robin over 3 replica(s)" in output, "replicas auto-detected from the stack"
     assert "verdict: PASS" in output
-    for replica in task6.replicas():
-        hostname = subprocess.run(["docker", "inspect", "--format", "{{.Config.Hostname}}",
-                                   replica], capture_output=True, text=True).stdout.strip()
+    for hostname in task6.hostnames():
         assert hostname in output
     assert (REPO / "reports" / "locust" / "report.html").stat().st_size > 10_000
     assert (REPO / "reports" / "locust" / "stats_stats.csv").exists()
@@ -85,22 +106,42 @@ def test_locust_passes_through_a_rolling_deploy(releases, tmp_path):
     rolled out (`make up` on the running stack) in the middle of the run. Zero failed requests,
     and the round-robin is even over the new replicas, judged on the run's last 10 s."""
     release = releases("task6")
-    release.change("back-end/api.py", "        return Response(\"Hello, World!\"",
-                   "        # shipped under Locust\n        return Response(\"Hello, World!\"")
+    release.change(
+        "back-end/api.py",
+        '        return Response("Hello, World!"',
+        '        # shipped under Locust\n        return Response("Hello, World!"',
+    )
     old = set(release.hostnames())
     prefix = tmp_path / "locust"
     locust = subprocess.Popen(
-        locust_cmd(release.url, 300, "--expected-replicas", "2", "--balance-window", "10",
-                   "--csv", str(prefix), "--html", str(tmp_path / "report.html")),
-        cwd=REPO, env={**ENV, "REPORTS_DIR": str(tmp_path)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        locust_cmd(
+            release.url,
+            300,
+            "--expected-replicas",
+            "2",
+            "--balance-window",
+            "10",
+            "--csv",
+            str(prefix),
+            "--html",
+            str(tmp_path / "report.html"),
+        ),
+        cwd=REPO,
+        env={**ENV, "REPORTS_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_until(lambda: _history(prefix)[1] >= 300, 60, "Locust to send 300 requests")
         release.deploy(replicas=2)
         deployed = int(time.time())
         # Ten seconds and more of load on the new replicas alone, for the balance window.
-        wait_until(lambda: _history(prefix)[0] >= deployed + 12, 60,
-                   "Locust's stats to reach 12 s after the deploy")
+        wait_until(
+            lambda: _history(prefix)[0] >= deployed + 12,
+            60,
+            "Locust's stats to reach 12 s after the deploy",
+        )
     finally:
         locust.terminate()  # Locust stops on SIGTERM as at the end of its run: verdict, exit code
         output = locust.communicate(timeout=60)[0]

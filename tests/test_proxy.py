@@ -2,16 +2,18 @@
 
 Load goes to the proxy's port published on 127.0.0.1 only, bounded in requests and time.
 """
+
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import pytest
 
-import stack
-from support import Load, check_page_hello_then_error, get, inspect, wait_until
+from support import check_page_hello_then_error, get, inspected, wait_until
+from tools.compose import ComposeProject
+from tools.docker import docker
+from tools.load import Load
 
 pytestmark = pytest.mark.docker
 TASKS = ["task5", "task6"]
@@ -21,7 +23,7 @@ TASKS = ["task5", "task6"]
 def task6(stacks):
     """The task6 stack with 3 healthy replicas at the start of each test."""
     six = stacks("task6")
-    six.scale(3)
+    six.scale_api(3)
     return six
 
 
@@ -29,8 +31,7 @@ def task6(stacks):
 @pytest.mark.parametrize("task", TASKS)
 def test_only_the_proxy_publishes_a_port(task):
     # An empty PROXY_PORT falls back to the file's default, whatever the caller's environment.
-    config = json.loads(stack.compose(task, "config-check", "config", "--format", "json",
-                                      env={"PROXY_PORT": ""}, capture=True).stdout)
+    config = ComposeProject.for_task(task, "config-check", {"PROXY_PORT": ""}).config()
     published = {name for name, svc in config["services"].items() if svc.get("ports")}
     assert published == {"proxy"}
     assert config["services"]["proxy"]["ports"][0]["published"] == "80"
@@ -65,14 +66,21 @@ def test_request_id_is_passed_or_created_and_logged(stacks, task):
     created = get(f"{running_stack.url}/api/hello").headers["X-Request-ID"]
 
     def logged(service: str, needle: str) -> bool:
-        out = running_stack.compose("logs", "--no-log-prefix", service).stdout
+        out = running_stack.out("logs", "--no-log-prefix", service)
         return needle in out
 
     for request_id in ("test-id-123", created):
-        wait_until(lambda: logged("back-end", f"request_id={request_id}"), 10,
-                   f"the back-end to log request id {request_id}")
-        wait_until(lambda: logged("proxy", f'"request_id":"{request_id}"'), 10,
-                   f"the proxy to log request id {request_id}")
+        back_end_line, proxy_line = f"request_id={request_id}", f'"request_id":"{request_id}"'
+        wait_until(
+            lambda line=back_end_line: logged("back-end", line),
+            10,
+            f"the back-end to log request id {request_id}",
+        )
+        wait_until(
+            lambda line=proxy_line: logged("proxy", line),
+            10,
+            f"the proxy to log request id {request_id}",
+        )
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -82,7 +90,7 @@ def test_proxy_access_log_is_json_with_upstream_timings(stacks, task):
     get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": marker})
 
     def entry():
-        for line in running_stack.compose("logs", "--no-log-prefix", "proxy").stdout.splitlines():
+        for line in running_stack.out("logs", "--no-log-prefix", "proxy").splitlines():
             if marker in line:
                 return json.loads(line)
         return None
@@ -101,9 +109,18 @@ def test_forwarded_headers_reach_the_back_end(stacks, task):
     marker = f"fwd-{task}"
     get(f"{running_stack.url}/api/hello", headers={"X-Request-ID": marker})
     # gunicorn logs the X-Forwarded-For it received first on each line.
-    line = wait_until(lambda: next((l for l in running_stack.compose(
-        "logs", "--no-log-prefix", "back-end").stdout.splitlines() if marker in l), None),
-        10, "the back-end's access log line")
+    line = wait_until(
+        lambda: next(
+            (
+                line
+                for line in running_stack.out("logs", "--no-log-prefix", "back-end").splitlines()
+                if marker in line
+            ),
+            None,
+        ),
+        10,
+        "the back-end's access log line",
+    )
     assert line.split()[0].count(".") == 3, f"no client address forwarded: {line}"
 
 
@@ -111,6 +128,7 @@ def test_forwarded_headers_reach_the_back_end(stacks, task):
 def test_head_and_keep_alive_through_the_one_write_response(task6):
     """task6's gunicorn sends head and body in one write; HEAD and reused connections still work."""
     import requests
+
     with requests.Session() as session:
         head = session.head(f"{task6.url}/api/hello", timeout=5)
         assert head.status_code == 200 and head.headers["Content-Length"] == "13"
@@ -123,7 +141,7 @@ def test_head_and_keep_alive_through_the_one_write_response(task6):
 
 
 def test_every_replica_names_itself(task6):
-    hostnames = {inspect(name, "{{.Config.Hostname}}") for name in task6.replicas()}
+    hostnames = set(task6.hostnames())
     seen = {get(f"{task6.url}/api/hello").headers["X-Served-By"] for _ in range(9)}
     assert seen == hostnames
 
@@ -137,23 +155,28 @@ def test_round_robin_is_even_across_three_replicas(task6):
 
 
 def _new_replica_name(task6, before: list[str]) -> str:
-    return wait_until(lambda: next(iter(set(task6.replicas()) - set(before)), None), 30,
-                      "the new replica's container")
+    return wait_until(
+        lambda: next(iter(set(task6.replicas()) - set(before)), None),
+        30,
+        "the new replica's container",
+    )
 
 
 def test_scale_up_under_load_new_replica_serves_within_5s(task6):
-    task6.scale(2)
+    task6.scale_api(2)
     with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
         load.wait_for(200)
         before = task6.replicas()
-        task6.scale(3, wait=False)
+        task6.scale_api(3, wait=False)
         new = _new_replica_name(task6, before)
-        hostname = inspect(new, "{{.Config.Hostname}}")
-        wait_until(lambda: inspect(new, "{{.State.Health.Status}}") == "healthy", 60,
-                   f"{new} to be healthy")
+        hostname = inspected(new).hostname
+        wait_until(lambda: inspected(new).health == "healthy", 60, f"{new} to be healthy")
         healthy_at = time.monotonic()
-        first = wait_until(lambda: next((r.at for r in load.records if r.served_by == hostname), None),
-                           15, f"{new} to serve a request")
+        first = wait_until(
+            lambda: next((r.at for r in load.records if r.served_by == hostname), None),
+            15,
+            f"{new} to serve a request",
+        )
         load.wait_for(len(load.records) + 200)
     pickup = first - healthy_at
     print(f"\nnew replica {hostname}: first request {pickup:+.2f}s from healthy; {load.summary()}")
@@ -167,11 +190,11 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
     with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
         load.wait_for(200)
         if how == "docker kill":
-            subprocess.run(["docker", "kill", victim], check=True, capture_output=True)
+            docker("kill", victim)
         else:
             # What `docker compose stop` does to each container (SIGTERM, then the grace
             # period), for one replica: `docker compose stop back-end` would stop them all.
-            subprocess.run(["docker", "stop", victim], check=True, capture_output=True)
+            docker("stop", victim)
         load.wait_for(len(load.records) + 600)
     print(f"\n{how} {victim}: {load.summary()}")
     assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
@@ -181,7 +204,7 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
 def test_scale_down_under_load_costs_no_request(task6):
     with Load(f"{task6.url}/api/hello", max_seconds=60) as load:
         load.wait_for(200)
-        task6.scale(1, wait=False)
+        task6.scale_api(1, wait=False)
         wait_until(lambda: len(task6.replicas()) == 1, 30, "the scale-down to one replica")
         load.wait_for(len(load.records) + 600)
     print(f"\nscale 3 -> 1: {load.summary()}")
@@ -189,44 +212,48 @@ def test_scale_down_under_load_costs_no_request(task6):
 
 
 def test_no_replica_gives_a_clear_503_then_recovers(task6):
-    task6.scale(0, wait=False)
+    task6.scale_api(0, wait=False)
     wait_until(lambda: not task6.replicas(), 30, "every replica to be gone")
     # (a Response is falsy for 4xx/5xx, so wait on the status and ask again for the body)
-    wait_until(lambda: get(f"{task6.url}/api/hello").status_code == 503, 10,
-               "the proxy to answer 503")
+    wait_until(
+        lambda: get(f"{task6.url}/api/hello").status_code == 503, 10, "the proxy to answer 503"
+    )
     response = get(f"{task6.url}/api/hello")
     assert response.status_code == 503
     assert response.json() == {"error": "service unavailable", "status": 503}
     assert response.headers["Retry-After"] == "2"
     assert get(f"{task6.url}/").status_code == 200, "the page is still served"
-    task6.scale(2)
-    wait_until(lambda: get(f"{task6.url}/api/hello").status_code == 200, 10,
-               "the API to answer again")
+    task6.scale_api(2)
+    wait_until(
+        lambda: get(f"{task6.url}/api/hello").status_code == 200, 10, "the API to answer again"
+    )
 
 
 # --- the pages in a browser -------------------------------------------------------------------
 @pytest.mark.browser
 def test_task5_page_shows_hello_then_error(stacks, page):
     five = stacks("task5")
-    check_page_hello_then_error(page, f"{five.url}/", lambda: five.compose("stop", "back-end"),
-                                "task5")
+    check_page_hello_then_error(page, f"{five.url}/", lambda: five.run("stop", "back-end"), "task5")
     down = get(f"{five.url}/api/hello")
     assert down.status_code == 503
     assert down.json() == {"error": "service unavailable", "status": 503}
-    five.compose("start", "back-end")
-    stack.wait_healthy(five.project, timeout=60)
+    five.run("start", "back-end")
+    five.wait_healthy(timeout=60)
 
 
 @pytest.mark.browser
 def test_task6_panel_shows_every_replica(task6, page):
     from support import dynamic_content, screenshot
+
     page.goto(f"{task6.url}/")
     assert dynamic_content(page, "ready") == "Hello, World!"
     page.click("#burst-button")
     page.wait_for_selector("#burst-status[data-done=true]", timeout=30_000)
     bars = page.query_selector_all("#replica-bars li[data-replica]")
-    counts = {bar.get_attribute("data-replica"): int(bar.get_attribute("data-count")) for bar in bars}
-    hostnames = {inspect(name, "{{.Config.Hostname}}") for name in task6.replicas()}
+    counts = {
+        bar.get_attribute("data-replica"): int(bar.get_attribute("data-count")) for bar in bars
+    }
+    hostnames = set(task6.hostnames())
     screenshot(page, "task6-replicas")
     assert set(counts) == hostnames
     assert sum(counts.values()) == 60

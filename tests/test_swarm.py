@@ -4,18 +4,20 @@ The stack runs as `sp-test-swarm` on a free port, with 3 API replicas, through t
 `make swarm-up` (tools/swarm.py). The engine is left as it was found: a swarm is made only when
 the engine is in none, and then left again; the module's teardown asserts it.
 """
-import json
+
 import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
-import stack
-import swarm
-from support import Load, free_port, get, inspect, wait_until
+from support import REPO, get, wait_until
+from tools import swarm
+from tools.compose import free_port, wait_serving
+from tools.docker import Container, docker, docker_json
+from tools.load import Load
 
 pytestmark = [pytest.mark.docker, pytest.mark.load, pytest.mark.swarm]
 
@@ -28,15 +30,17 @@ class SwarmStack:
         self.url = f"http://127.0.0.1:{port}"
 
     @staticmethod
-    def replicas() -> list[dict]:
-        return [row for row in swarm.containers(STACK) if row["Service"] == "back-end"]
+    def replicas() -> list[Container]:
+        return [
+            c for c in swarm.stack_containers(STACK) if swarm.short_name(c, STACK) == "back-end"
+        ]
 
     def hostnames(self) -> set[str]:
-        return {inspect(row["Names"], "{{.Config.Hostname}}") for row in self.replicas()}
+        return {c.hostname for c in self.replicas()}
 
     @staticmethod
-    def service(name: str = BACK_END) -> dict:
-        return json.loads(swarm.docker("service", "inspect", name))[0]
+    def service(name: str = BACK_END) -> dict[str, Any]:
+        return docker_json("service", "inspect", name)[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +73,20 @@ def test_every_service_is_hardened(swarm_stack, service):
     assert limits["Pids"] == 128 and limits["MemoryBytes"] <= 160 * 2**20
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
     assert spec["TaskTemplate"]["RestartPolicy"]["Condition"] == "any"
-    for row in swarm.containers(STACK):
-        if row["Service"] == service:
-            assert row["Health"] == "healthy", row
-            assert inspect(row["Names"], "{{.Config.User}}") not in ("", "0", "root"), row
+    for found in swarm.stack_containers(STACK):
+        if swarm.short_name(found, STACK) == service:
+            assert found.health == "healthy", found.name
+            assert found.user not in ("", "0", "root"), found.name
 
 
 def test_updates_are_safe_and_the_proxy_uses_the_host_port(swarm_stack):
     back_end = swarm_stack.service()["Spec"]
     update = back_end["UpdateConfig"]
-    assert (update["Order"], update["FailureAction"], update["Parallelism"]) == \
-        ("start-first", "rollback", 1)
+    assert (update["Order"], update["FailureAction"], update["Parallelism"]) == (
+        "start-first",
+        "rollback",
+        1,
+    )
     assert back_end["RollbackConfig"]["Order"] == "start-first"
     assert update["Monitor"] > 0
     proxy = swarm_stack.service(f"{STACK}_proxy")
@@ -97,20 +104,27 @@ def test_routing_and_every_replica_names_itself(swarm_stack):
 def test_swarm_up_on_a_taken_port_is_a_one_line_error(swarm_stack):
     port = swarm_stack.url.rsplit(":", 1)[1]  # the test stack's proxy holds it
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(swarm.REPO / "tools" / "swarm.py"), "up",
-                           "--stack", "sp-test-taken"], capture_output=True, text=True,
-                          env={**os.environ, "PROXY_PORT": port}, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.swarm", "up", "--stack", "sp-test-taken"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PROXY_PORT": port},
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
-    assert proc.stderr.strip() == (f"error: port {port} is already in use on 127.0.0.1 "
-                                   "(`make down`? or choose another: PROXY_PORT=8080 make "
-                                   "swarm-up)")
+    assert proc.stderr.strip() == (
+        f"error: port {port} is already in use on 127.0.0.1 "
+        "(`make down`? or choose another: PROXY_PORT=8080 make "
+        "swarm-up)"
+    )
     assert time.monotonic() - started < 10
-    assert "sp-test-taken" not in swarm.docker("stack", "ls")
+    assert "sp-test-taken" not in docker("stack", "ls")
 
 
 def test_round_robin_is_even_across_swarm_replicas(swarm_stack):
-    with Load(f"{swarm_stack.url}/api/hello", threads=4, max_requests=3000,
-              max_seconds=90) as load:
+    with Load(f"{swarm_stack.url}/api/hello", threads=4, max_requests=3000, max_seconds=90) as load:
         load.wait()
     print(f"\nswarm round-robin over 3 replicas: {load.summary()}")
     assert len(load.records) >= 3000, load.summary()
@@ -122,17 +136,12 @@ def test_round_robin_is_even_across_swarm_replicas(swarm_stack):
 WALL_MINUS_MONOTONIC = time.time() - time.monotonic()
 
 
-def _running_since(container: str) -> float:
-    """Wall-clock time Swarm marked the container's task Running, which it does when the
+def _running_since(container: Container) -> float:
+    """Wall-clock time Swarm marked the container's task running, which it does when the
     first healthcheck passes."""
-    task = inspect(container, '{{index .Config.Labels "com.docker.swarm.task.id"}}')
-    status = json.loads(swarm.docker("inspect", "--type", "task", "--format",
-                                     "{{json .Status}}", task))
-    assert status["State"] == "running", status
-    # RFC 3339 in UTC with nanoseconds ("2026-11-29T15:45:57.040934205Z"); keep microseconds.
-    seconds, _, fraction = status["Timestamp"].rstrip("Z").partition(".")
-    return (datetime.fromisoformat(seconds).replace(tzinfo=timezone.utc).timestamp()
-            + float(f"0.{fraction or 0}"[:8]))
+    task = next(t for t in swarm.tasks(STACK) if t.container_id == container.id)
+    assert task.state == "running", task
+    return task.since
 
 
 def _served_after(load: Load, hostnames: set[str], since: float) -> set[str]:
@@ -143,33 +152,31 @@ def _served_after(load: Load, hostnames: set[str], since: float) -> set[str]:
 def three_replicas_after(swarm_stack):
     """Put the back-end back at 3 replicas, serving, whatever the test did."""
     yield
-    swarm.docker("service", "scale", "--detach", f"{BACK_END}=3")
+    docker("service", "scale", "--detach", f"{BACK_END}=3")
     swarm.wait_ready(STACK, expect={"back-end": 3}, timeout=90)
-    stack.wait_serving(f"{swarm_stack.url}/api/hello", 3)
+    wait_serving(f"{swarm_stack.url}/api/hello", 3)
 
 
 def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack, three_replicas_after):
     with Load(f"{swarm_stack.url}/api/hello", max_seconds=150) as load:
         load.wait_for(200)
         before = swarm_stack.hostnames()
-        swarm.docker("service", "scale", "--detach", f"{BACK_END}=5")
+        docker("service", "scale", "--detach", f"{BACK_END}=5")
         swarm.wait_ready(STACK, expect={"back-end": 5}, timeout=90)
         up = swarm_stack.hostnames()
         added = up - before
         assert len(added) == 2
-        wait_until(lambda: _served_after(load, added, 0) == added, 15,
-                   "both new replicas to serve")
+        wait_until(lambda: _served_after(load, added, 0) == added, 15, "both new replicas to serve")
         # Swarm lists a task in DNS only once it is healthy: no request reaches a new replica
         # before its first passing healthcheck. (A record's time is its answer's arrival, a
         # few milliseconds after the request reached the replica.)
-        for row in swarm_stack.replicas():
-            hostname = inspect(row["Names"], "{{.Config.Hostname}}")
-            if hostname in added:
-                first = min(r.at for r in load.records if r.served_by == hostname)
-                lead = _running_since(row["Names"]) - (first + WALL_MINUS_MONOTONIC)
-                print(f"\nnew replica {hostname}: first request {-lead:+.2f}s from healthy")
-                assert lead <= 0.1, f"{hostname} served {lead:.2f}s before it was healthy"
-        swarm.docker("service", "scale", "--detach", f"{BACK_END}=2")
+        for replica in swarm_stack.replicas():
+            if replica.hostname in added:
+                first = min(r.at for r in load.records if r.served_by == replica.hostname)
+                lead = _running_since(replica) - (first + WALL_MINUS_MONOTONIC)
+                print(f"\nnew replica {replica.hostname}: first request {-lead:+.2f}s from healthy")
+                assert lead <= 0.1, f"{replica.hostname} served {lead:.2f}s before it was healthy"
+        docker("service", "scale", "--detach", f"{BACK_END}=2")
         swarm.wait_ready(STACK, expect={"back-end": 2}, timeout=90)
         load.wait_for(len(load.records) + 600)
     print(f"\nswarm scale 3 -> 5 -> 2: {load.summary()}")
@@ -181,16 +188,14 @@ def test_rolling_update_under_load_costs_no_request(swarm_stack):
     with Load(f"{swarm_stack.url}/api/hello", max_seconds=240) as load:
         load.wait_for(200)
         started = time.monotonic()
-        update = subprocess.run(["docker", "service", "update", "--force", "--detach=false",
-                                 "--quiet", BACK_END], capture_output=True, text=True,
-                                timeout=200)
+        docker("service", "update", "--force", "--detach=false", "--quiet", BACK_END, timeout=200)
         took = time.monotonic() - started
-        assert update.returncode == 0, update.stderr
         swarm.wait_ready(STACK, expect={"back-end": 3}, timeout=60)
         new = swarm_stack.hostnames()
         marker = time.monotonic()
-        wait_until(lambda: _served_after(load, new, marker) == new, 15,
-                   "every new replica to serve")
+        wait_until(
+            lambda: _served_after(load, new, marker) == new, 15, "every new replica to serve"
+        )
         load.wait_for(len(load.records) + 300)
     state = swarm_stack.service()["UpdateStatus"]["State"]
     print(f"\nswarm rolling update of 3 replicas in {took:.1f}s ({state}): {load.summary()}")

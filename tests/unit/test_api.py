@@ -1,4 +1,5 @@
 """Every task's back-end, through Flask's test client (no Docker, no network)."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -14,7 +15,9 @@ def task_of(path: Path) -> int:
 
 
 def load_app(back_end: Path, config=None):
-    spec = importlib.util.spec_from_file_location(f"api_{back_end.parent.name}", back_end / "api.py")
+    spec = importlib.util.spec_from_file_location(
+        f"api_{back_end.parent.name}", back_end / "api.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.create_app({"TESTING": True, **(config or {})})
@@ -51,12 +54,15 @@ def test_health_is_json_ok(client):
     assert response.get_json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/api/nope", 404),
-    ("GET", "/", 404),
-    ("POST", "/api/hello", 405),
-    ("DELETE", "/api/hello", 405),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/api/nope", 404),
+        ("GET", "/", 404),
+        ("POST", "/api/hello", 405),
+        ("DELETE", "/api/hello", 405),
+    ],
+)
 def test_errors_are_one_line_json(client, method, path, status):
     response = client.open(path, method=method)
     assert response.status_code == status
@@ -96,5 +102,9 @@ def test_cors_allows_exactly_the_front_end_origin(back_end):
     other = client.get("/api/hello", headers={"Origin": "http://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
     custom = load_app(back_end, {"CORS_ORIGIN": "http://localhost:8080"}).test_client()
-    assert custom.get("/api/hello", headers={"Origin": "http://localhost:8080"}) \
-        .headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    assert (
+        custom.get("/api/hello", headers={"Origin": "http://localhost:8080"}).headers[
+            "Access-Control-Allow-Origin"
+        ]
+        == "http://localhost:8080"
+    )

@@ -1,11 +1,8 @@
 """The load test's verdict logic (loadtest/_balance.py), without Locust or Docker."""
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtest"))
-import _balance  # noqa: E402
+from loadtest import _balance
 
 
 def test_tolerance_shrinks_with_the_sample_but_not_below_one_point():
@@ -21,13 +18,16 @@ def test_even_round_robin_passes():
     assert [row[0] for row in verdict.rows] == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("counts,failures,expected,p95,reason", [
-    ({"a": 1500, "b": 1500, "c": 100}, 0, 3, 10.0, "pp from an even"),   # a frozen replica
-    ({"a": 1000, "b": 1000}, 0, 3, 10.0, "only 2 of 3"),                 # a missing replica
-    ({"a": 1000, "b": 1000}, 5, 2, 10.0, "5 request(s) failed"),
-    ({"a": 1000, "b": 1000}, 0, 2, 900.0, "p95 latency"),
-    ({}, 0, 2, None, "no successful request"),
-])
+@pytest.mark.parametrize(
+    "counts,failures,expected,p95,reason",
+    [
+        ({"a": 1500, "b": 1500, "c": 100}, 0, 3, 10.0, "pp from an even"),  # a frozen replica
+        ({"a": 1000, "b": 1000}, 0, 3, 10.0, "only 2 of 3"),  # a missing replica
+        ({"a": 1000, "b": 1000}, 5, 2, 10.0, "5 request(s) failed"),
+        ({"a": 1000, "b": 1000}, 0, 2, 900.0, "p95 latency"),
+        ({}, 0, 2, None, "no successful request"),
+    ],
+)
 def test_each_failure_reason_fails_the_verdict(counts, failures, expected, p95, reason):
     verdict = _balance.judge(counts, failures, expected, p95, 500)
     assert not verdict.ok
@@ -45,9 +45,15 @@ def test_table_shows_share_deviation_and_verdict():
 
 def test_the_balance_window_keeps_only_the_last_seconds():
     # A rolling deploy: replicas a, b served seconds 100-104; c, d took over from 103 on.
-    per_second = {100: {"a": 50, "b": 50}, 101: {"a": 50, "b": 50}, 102: {"a": 50, "b": 50},
-                  103: {"a": 10, "c": 40, "d": 50}, 104: {"c": 50, "d": 50},
-                  105: {"c": 50, "d": 50}, 106: {"c": 50, "d": 50}}
+    per_second = {
+        100: {"a": 50, "b": 50},
+        101: {"a": 50, "b": 50},
+        102: {"a": 50, "b": 50},
+        103: {"a": 10, "c": 40, "d": 50},
+        104: {"c": 50, "d": 50},
+        105: {"c": 50, "d": 50},
+        106: {"c": 50, "d": 50},
+    }
     assert _balance.tally(per_second) == {"a": 160, "b": 150, "c": 190, "d": 200}
     assert _balance.tally(per_second, window=3) == {"c": 150, "d": 150}
     assert _balance.judge(_balance.tally(per_second, window=3), 0, 2, 10.0, 500).ok

@@ -1,9 +1,11 @@
 """The base-image tool's logic, without Docker: parsing, the online/offline decision, cache keys."""
+
 import dataclasses
 
 import pytest
 
-import baseimages as bi
+from tools import baseimages as bi
+from tools.docker import ToolError
 
 MULTI_STAGE = """\
 # syntax comments and blank lines are ignored
@@ -23,7 +25,9 @@ FROM python:3.13-slim
 
 def test_bases_follow_arg_defaults_and_skip_stages_and_scratch():
     assert bi.bases_in_dockerfile(MULTI_STAGE) == [
-        "python:3.13-slim", "docker.io/library/nginx:1.30"]
+        "python:3.13-slim",
+        "docker.io/library/nginx:1.30",
+    ]
 
 
 def test_arg_after_first_from_does_not_change_bases():
@@ -49,39 +53,55 @@ def test_the_repo_uses_the_three_supported_bases():
         bi.recipe_for(image)  # raises for a base without a stand-in recipe
 
 
-@pytest.mark.parametrize("image,recipe", [
-    ("ubuntu:latest", "ubuntu"), ("python:3.13-slim", "python"),
-    ("python:3.13.5-slim-trixie", "python"), ("nginx:1.30", "nginx"),
-    ("docker.io/library/nginx:1.30.6", "nginx")])
+@pytest.mark.parametrize(
+    "image,recipe",
+    [
+        ("ubuntu:latest", "ubuntu"),
+        ("python:3.13-slim", "python"),
+        ("python:3.13.5-slim-trixie", "python"),
+        ("nginx:1.30", "nginx"),
+        ("docker.io/library/nginx:1.30.6", "nginx"),
+    ],
+)
 def test_recipe_for_known_images(image, recipe):
     assert bi.recipe_for(image).name == recipe
 
 
 @pytest.mark.parametrize("image", ["python:3.12-slim", "nginx:1.26", "alpine:3", "ubuntu:24.04"])
 def test_recipe_for_unknown_image_is_a_clear_error(image):
-    with pytest.raises(SystemExit, match="no stand-in recipe"):
+    with pytest.raises(ToolError, match="no stand-in recipe"):
         bi.recipe_for(image)
 
 
-@pytest.mark.parametrize("rc,output,expected", [
-    (0, "docker.io/library/nginx:1.30", "pulled"),
-    (1, 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
-     "offline"),
-    (1, "net/http: TLS handshake timeout", "offline"),
-    (1, "manifest for nginx:9.9 not found: manifest unknown", "error"),
-    (1, "pull access denied for nope, repository does not exist", "error"),
-])
+@pytest.mark.parametrize(
+    "rc,output,expected",
+    [
+        (0, "docker.io/library/nginx:1.30", "pulled"),
+        (
+            1,
+            'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: '
+            "no such host",
+            "offline",
+        ),
+        (1, "net/http: TLS handshake timeout", "offline"),
+        (1, "manifest for nginx:9.9 not found: manifest unknown", "error"),
+        (1, "pull access denied for nope, repository does not exist", "error"),
+    ],
+)
 def test_classify_pull(rc, output, expected):
     assert bi.classify_pull(rc, output) == expected
 
 
-@pytest.mark.parametrize("labels,expected", [
-    (None, "fetch"),                                                     # missing
-    ({}, "ok"),                                                          # official, no labels
-    ({"maintainer": "x"}, "ok"),                                         # official
-    ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "k1"}, "ok"),              # fresh stand-in
-    ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "old"}, "fetch"),          # stale stand-in
-])
+@pytest.mark.parametrize(
+    "labels,expected",
+    [
+        (None, "fetch"),  # missing
+        ({}, "ok"),  # official, no labels
+        ({"maintainer": "x"}, "ok"),  # official
+        ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "k1"}, "ok"),  # fresh stand-in
+        ({bi.STANDIN_LABEL: "true", bi.KEY_LABEL: "old"}, "fetch"),  # stale stand-in
+    ],
+)
 def test_plan(labels, expected):
     assert bi.plan("python:3.13-slim", labels, "k1") == expected
 

@@ -3,6 +3,7 @@
 The retry rule is the point: a request is sent again only when a *reused* connection is closed
 before any byte of the answer, never on a new connection, and never after an answer began.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from load import KeepAliveClient
+from tools.load import KeepAliveClient
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: test\r\n\r\nok"
 
@@ -63,8 +64,7 @@ def test_a_plain_client_fails_when_a_reused_connection_is_dropped_unanswered():
             conn.sendall(OK)
             state["answered"] += 1
 
-    with server(handle) as url:
-        client = KeepAliveClient(url)
+    with server(handle) as url, KeepAliveClient(url) as client:
         assert client.get("/")[0] == 200
         with pytest.raises(ConnectionError):
             client.get("/")
@@ -82,8 +82,7 @@ def test_a_retrying_client_sends_it_again_on_a_new_connection():
             conn.sendall(OK)
             state["answered"] += 1
 
-    with server(handle) as url:
-        client = KeepAliveClient(url, retry_reused=True)
+    with server(handle) as url, KeepAliveClient(url, retry_reused=True) as client:
         assert client.get("/")[0] == 200
         status, headers, body = client.get("/")
         assert (status, body, headers["X-Served-By"]) == (200, b"ok", "test")
@@ -97,8 +96,7 @@ def test_a_new_connection_closed_unanswered_is_never_retried():
         calls.append(n)
         read_request(conn)  # and close without an answer
 
-    with server(handle) as url:
-        client = KeepAliveClient(url, retry_reused=True)
+    with server(handle) as url, KeepAliveClient(url, retry_reused=True) as client:
         with pytest.raises(ConnectionError):
             client.get("/")
         assert client.retried == 0 and calls == [0]
@@ -111,8 +109,7 @@ def test_an_answer_cut_after_it_began_is_never_retried():
         read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")  # then close
 
-    with server(handle) as url:
-        client = KeepAliveClient(url, retry_reused=True)
+    with server(handle) as url, KeepAliveClient(url, retry_reused=True) as client:
         assert client.get("/")[0] == 200
         with pytest.raises(http.client.IncompleteRead):
             client.get("/")
@@ -130,8 +127,7 @@ def test_a_connection_closed_while_idle_is_replaced_before_it_is_reused():
         conn.shutdown(socket.SHUT_RDWR)
         closed.release()
 
-    with server(handle) as url:
-        client = KeepAliveClient(url)
+    with server(handle) as url, KeepAliveClient(url) as client:
         for _ in range(5):
             assert client.get("/")[0] == 200
             assert closed.acquire(timeout=5)

@@ -1,10 +1,11 @@
 """tools/rollout.py's decisions that need no Docker."""
+
 from pathlib import Path
 
 import pytest
 
-import rollout
-from stack import Container
+from tools import rollout
+from tools.docker import Container
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,15 +19,33 @@ def test_whether_a_proxy_follows_dns_is_read_from_its_config(task, follows):
 
 
 def test_a_commented_out_resolve_does_not_count():
-    assert not rollout.follows_dns("upstream a {\n  # server back-end:5252 resolve;\n}\n",
-                                   "back-end")
+    assert not rollout.follows_dns(
+        "upstream a {\n  # server back-end:5252 resolve;\n}\n", "back-end"
+    )
 
 
 def container(config_hash: str, image: str) -> Container:
-    return Container(id="c1", name="p-back-end-1", service="back-end", number=1,
-                     state="running", health="healthy", health_log="", exit_code=0, image=image,
-                     config_hash=config_hash, image_label=image, hostname="c1", networks={},
-                     mounts=[])
+    return Container(
+        id="c1",
+        name="p-back-end-1",
+        service="back-end",
+        number=1,
+        state="running",
+        health="healthy",
+        health_log="",
+        exit_code=0,
+        image=image,
+        config_hash=config_hash,
+        image_label=image,
+        hostname="c1",
+        user="",
+        restarts=0,
+        started_at="",
+        labels={},
+        host_config={},
+        networks={},
+        mounts=[],
+    )
 
 
 def test_a_container_is_current_only_with_the_same_configuration_and_image():
@@ -36,13 +55,18 @@ def test_a_container_is_current_only_with_the_same_configuration_and_image():
     assert not want.is_current(container("hash0", "sha256:new"))
 
 
-BUILDKIT = ['CMD ["nginx" "-g" "daemon off;"]', "ENTRYPOINT [\"/usr/local/bin/live-config\"]",
-            "COPY proxy.conf /etc/nginx/conf.d/default.conf # buildkit",
-            'LABEL org.softy-pinko.live-config=/etc/nginx/conf.d',
-            "RUN /bin/sh -c install -d -o 101 -g 101 /etc/nginx/live # buildkit"]
-CLASSIC = ['/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]',
-           "/bin/sh -c #(nop) COPY file:3b2c9d in /etc/nginx/conf.d/default.conf ",
-           "/bin/sh -c install -d -o 101 -g 101 /etc/nginx/live"]
+BUILDKIT = [
+    'CMD ["nginx" "-g" "daemon off;"]',
+    'ENTRYPOINT ["/usr/local/bin/live-config"]',
+    "COPY proxy.conf /etc/nginx/conf.d/default.conf # buildkit",
+    "LABEL org.softy-pinko.live-config=/etc/nginx/conf.d",
+    "RUN /bin/sh -c install -d -o 101 -g 101 /etc/nginx/live # buildkit",
+]
+CLASSIC = [
+    '/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]',
+    "/bin/sh -c #(nop) COPY file:3b2c9d in /etc/nginx/conf.d/default.conf ",
+    "/bin/sh -c install -d -o 101 -g 101 /etc/nginx/live",
+]
 
 
 @pytest.mark.parametrize("history", [BUILDKIT, CLASSIC], ids=["buildkit", "classic builder"])
@@ -51,17 +75,30 @@ def test_a_last_layer_that_copies_into_the_config_folder_is_recognised(history):
     assert not rollout.last_layer_copies_into(history, "/etc/nginx/conf")  # a folder, not a prefix
 
 
-@pytest.mark.parametrize("history", [
-    ["RUN /bin/sh -c sed -i s/a/b/ /etc/nginx/conf.d/default.conf # buildkit",
-     "COPY proxy.conf /etc/nginx/conf.d/default.conf # buildkit"],   # a RUN after the COPY
-    ["COPY nginx.conf /etc/nginx/nginx.conf # buildkit"],             # another file
-    ['CMD ["nginx"]'],                                                 # no layer at all
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [
+            "RUN /bin/sh -c sed -i s/a/b/ /etc/nginx/conf.d/default.conf # buildkit",
+            "COPY proxy.conf /etc/nginx/conf.d/default.conf # buildkit",
+        ],  # a RUN after the COPY
+        ["COPY nginx.conf /etc/nginx/nginx.conf # buildkit"],  # another file
+        ['CMD ["nginx"]'],  # no layer at all
+    ],
+)
 def test_any_other_last_layer_is_not_a_config_change(history):
     assert not rollout.last_layer_copies_into(history, "/etc/nginx/conf.d")
 
 
-@pytest.mark.parametrize("line,status", [("HTTP/1.1 200 OK\r", 200), ("HTTP/1.0 500 x", 500),
-                                         ("", 0), ("garbage here", 0), ("HTTP/1.1 OK", 0)])
+@pytest.mark.parametrize(
+    "line,status",
+    [
+        ("HTTP/1.1 200 OK\r", 200),
+        ("HTTP/1.0 500 x", 500),
+        ("", 0),
+        ("garbage here", 0),
+        ("HTTP/1.1 OK", 0),
+    ],
+)
 def test_the_status_of_a_status_line(line, status):
     assert rollout.status_of(line) == status

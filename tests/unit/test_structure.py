@@ -1,0 +1,126 @@
+"""The shape the code keeps, checked so it cannot drift: short functions, one way to run a
+command, errors that reach a user as one line, and a README whose Layout matches the files."""
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = sorted((REPO / "tools").glob("*.py"))
+PYTHON = sorted(
+    REPO / line
+    for line in subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+)
+# Where a process is started other than through tools.docker.run, and why.
+OTHER_PROCESSES = {
+    "tools/docker.py": "the one runner",
+    "tools/baseimages.py": "tar piped into `docker import`",
+    "tools/bench.py": "wrk, whose own CPU time wait4() reads",
+    "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
+    "tests/test_deploy.py": "`python -m tools.stack`, exactly as `make up` runs it",
+    "tests/test_swarm.py": "`python -m tools.swarm`, exactly as `make swarm-up` runs it",
+    "tests/unit/test_structure.py": "git ls-files",
+}
+
+
+def functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    tree = ast.parse(path.read_text())
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+@pytest.mark.parametrize("path", TOOLS, ids=lambda p: p.name)
+def test_no_function_in_tools_is_over_50_lines(path):
+    long = [
+        f"{f.name} ({f.end_lineno - f.lineno + 1} lines)"
+        for f in functions(path)
+        if (f.end_lineno or f.lineno) - f.lineno + 1 > 50
+    ]
+    assert not long, f"{path.name}: {', '.join(long)}"
+
+
+@pytest.mark.parametrize("path", PYTHON, ids=lambda p: str(p.relative_to(REPO)))
+def test_nothing_edits_the_import_path(path):
+    edits = re.search(r"sys\.path\.(insert|append)|site\.addsitedir", path.read_text())
+    assert path == Path(__file__) or not edits, "imports work from the repo root (pyproject)"
+
+
+@pytest.mark.parametrize("path", TOOLS, ids=lambda p: p.name)
+def test_only_an_entry_point_ends_the_process(path):
+    """`sys.exit` only under `if __name__ == "__main__":`, and no `raise SystemExit`."""
+    tree = ast.parse(path.read_text())
+    guarded = {
+        id(n)
+        for block in tree.body
+        if isinstance(block, ast.If) and "__main__" in ast.unparse(block.test)
+        for n in ast.walk(block)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("sys.exit", "exit"):
+            assert id(node) in guarded, f"{path.name}:{node.lineno} ends the process"
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            assert "SystemExit" not in ast.unparse(node.exc), f"{path.name}:{node.lineno}"
+
+
+@pytest.mark.parametrize("path", PYTHON, ids=lambda p: str(p.relative_to(REPO)))
+def test_processes_start_through_the_one_runner(path):
+    relative = str(path.relative_to(REPO))
+    uses = re.findall(r"\bsubprocess\.(run|Popen|call|check_output|check_call)\b", path.read_text())
+    assert not uses or relative in OTHER_PROCESSES, f"{relative} starts processes itself"
+
+
+@pytest.mark.parametrize("path", PYTHON, ids=lambda p: str(p.relative_to(REPO)))
+def test_only_compose_py_drives_compose(path):
+    relative = str(path.relative_to(REPO))
+    drives = re.search(
+        r'["\']docker["\'],\s*["\']compose["\']|docker\(\s*["\']compose', path.read_text()
+    )
+    assert not drives or relative == "tools/compose.py", f"{relative} drives Compose itself"
+
+
+def layout_entries() -> list[str]:
+    """The paths that README.md's Layout tree names, as paths from the repo root."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    paths, parents = [], []
+    for line in block.splitlines()[1:]:
+        match = re.match(r"^([│ ]*)[├└]── (\S+)", line)
+        if not match:
+            continue
+        depth = len(match.group(1)) // 4
+        parents[depth:] = [match.group(2).rstrip("/")]
+        for name in match.group(2).split(","):  # "lint.sh, act.sh"
+            paths.append("/".join([*parents[:depth], name.strip().rstrip("/")]))
+    return paths
+
+
+def test_the_readme_layout_names_files_that_exist():
+    missing = [p for p in layout_entries() if "…" not in p and not (REPO / p).exists()]
+    assert not missing, f"README.md's Layout names missing files: {missing}"
+
+
+def test_the_readme_layout_lists_every_tool_and_top_level_entry():
+    listed = set(layout_entries())
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    top = {p.split("/")[0] for p in tracked if not p.startswith((".", "task"))}
+    tools = {
+        p
+        for p in tracked
+        if p.startswith("tools/") and p.count("/") == 1 and not p.endswith("__init__.py")
+    }
+    assert top <= {p.split("/")[0] for p in listed}, f"not in the Layout: {top - listed}"
+    assert tools <= listed, f"tools not in the Layout: {sorted(tools - listed)}"
