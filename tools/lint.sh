@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every static check, one tool after another; all run even when one fails, and the exit code
-# says whether any did. With GITHUB_STEP_SUMMARY set, a Markdown table of findings is appended.
+# Every static check, one tool after another (ruff and mypy read pyproject.toml); all run even
+# when one fails, and the exit code says whether any did. With GITHUB_STEP_SUMMARY set, a Markdown table of findings is appended.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 export PATH="$PWD/.venv/bin:$PATH"
@@ -61,6 +61,10 @@ gixy_all() {
   return "$status"
 }
 
+mapfile -t pythonfiles < <(git ls-files --cached --others --exclude-standard -- '*.py')
+check ruff "${#pythonfiles[@]}" ruff check --quiet .
+check ruff-format "${#pythonfiles[@]}" ruff format --check --quiet .
+check mypy "$(git ls-files --cached --others --exclude-standard -- 'tools/*.py' 'loadtest/*.py' | wc -l)" mypy
 check hadolint "${#dockerfiles[@]}" hadolint "${dockerfiles[@]}"
 check shellcheck "${#scripts[@]}" shellcheck "${scripts[@]}"
 if [ ${#workflows[@]} -gt 0 ]; then

@@ -1,4 +1,5 @@
 """Softy-Pinko back-end: a Flask app factory serving the curriculum's ``/api/hello``."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Two worker processes, each with four threads (gthread): a worker stuck on one re
 leaves the other serving, threads keep idle keep-alive connections cheap, and the footprint stays
 near 60 MB. Override with WEB_CONCURRENCY / GUNICORN_THREADS for a larger container.
 """
+
 import os
 
 wsgi_app = "api:create_app()"

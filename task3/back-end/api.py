@@ -3,6 +3,7 @@
 From task3 on, the page on http://localhost:9000 calls this API on another origin
 (http://localhost:5252), so responses carry CORS headers for exactly that origin.
 """
+
 from __future__ import annotations
 
 import json

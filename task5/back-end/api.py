@@ -4,6 +4,7 @@ From task5 on, the page and the API share one origin behind the reverse proxy, s
 CORS. The proxy tags each request with an ``X-Request-ID``; the API echoes it and logs it, so a
 request can be followed from the proxy's log to the API's.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
         # One log line, no traceback to the client: the details stay on the server side.
-        log.error("unhandled %s: %s request_id=%s", type(error).__name__, error,
-                  g.get("request_id"))
+        log.error(
+            "unhandled %s: %s request_id=%s", type(error).__name__, error, g.get("request_id")
+        )
         return http_error(InternalServerError())
 
     return app

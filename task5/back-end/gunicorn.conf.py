@@ -4,6 +4,7 @@ Two worker processes, each with four threads (gthread): a worker stuck on one re
 leaves the other serving, threads keep idle keep-alive connections cheap, and the footprint stays
 near 60 MB. Override with WEB_CONCURRENCY / GUNICORN_THREADS for a larger container.
 """
+
 import os
 
 wsgi_app = "api:create_app()"
@@ -26,5 +27,6 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # The client (from the proxy's X-Forwarded-For) and the request id the API echoed.
-access_log_format = ('%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms '
-                     'request_id=%({x-request-id}o)s')
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+)

@@ -7,6 +7,7 @@ request can be followed from the proxy's log to the API's.
 From task6 on, several replicas serve behind the proxy; each names itself in ``X-Served-By``
 (its container hostname) so the balancing can be seen from outside.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
         # One log line, no traceback to the client: the details stay on the server side.
-        log.error("unhandled %s: %s request_id=%s", type(error).__name__, error,
-                  g.get("request_id"))
+        log.error(
+            "unhandled %s: %s request_id=%s", type(error).__name__, error, g.get("request_id")
+        )
         return http_error(InternalServerError())
 
     return app

@@ -12,6 +12,7 @@ because the proxy keeps connections to every replica open (upstream keep-alive) 
 direct client: a sync worker would close each one after a single response. Four threads are
 plenty for a handler that never waits on I/O; more only contend for the GIL.
 """
+
 import os
 
 wsgi_app = "api:create_app()"
@@ -34,8 +35,9 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # The client (from the proxy's X-Forwarded-For) and the request id the API echoed.
-access_log_format = ('%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms '
-                     'request_id=%({x-request-id}o)s')
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+)
 
 
 # --- One write per response ----------------------------------------------------------------
@@ -54,8 +56,8 @@ sendfile = False
 def _hold_head(self):
     if self.headers_sent:
         return
-    lines = self.default_headers() + ["%s: %s\r\n" % (k, v) for k, v in self.headers]
-    self._held_head = util.to_bytestring("%s\r\n" % "".join(lines), "latin-1")
+    lines = self.default_headers() + [f"{k}: {v}\r\n" for k, v in self.headers]
+    self._held_head = util.to_bytestring("{}\r\n".format("".join(lines)), "latin-1")
     self.headers_sent = True
 
 
