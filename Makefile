@@ -15,10 +15,13 @@ REPLICAS    ?= 2
 PROXY_PORT  ?= 80
 TASK        ?= task6
 BENCH       ?= all
+JOB         ?=
+RUNNER      ?= host
+export JOB RUNNER
 export REPLICAS PROXY_PORT
 
 .PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
-        smoke e2e act bench clean
+        smoke e2e browser act bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,13 +70,17 @@ loadtest: bases ## Locust against task6 (started if needed); fails when the roun
 smoke: bases ## Build one task's images, start its stack, probe it, tear it down (TASK=taskN)
 	@$(PYTHON) -m tools.smoke $(TASK)
 
-e2e: bases ## Only the browser tests (headless Chromium)
+e2e: bases ## Only the browser tests (headless Chromium; CHROMIUM=path or =playwright picks it)
 	@$(PYTHON) -m pytest -m browser $(PYTEST_ARGS)
 
-act: bootstrap ## Run the whole GitHub Actions workflow locally with act, offline
+browser: bootstrap ## Install Playwright's own Chromium (what CI uses on GitHub: CHROMIUM=playwright)
+	@$(PYTHON) -m playwright install --with-deps chromium
+
+act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RUNNER=standin)
 	@tools/act.sh
 
 bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
+	@tools/bootstrap.sh --packages wrk
 	@$(PYTHON) -m tools.bench --part $(BENCH)
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS
-from tools import REPO, stack
+from support import CHROMIUM_ARGS
+from tools import REPO, browser, stack
 from tools.compose import ComposeProject, copy_task, free_port
 from tools.docker import ToolError, remove_images
 
@@ -22,15 +22,27 @@ def pytest_runtest_makereport(item, call):
         item.add_report_section(call.when, "ToolError details", error.details)
 
 
+def pytest_collection_finish(session):
+    """When the run selects a browser test, and only then, the browser is installed if needed
+    and named once at the top of the run."""
+    if any(item.get_closest_marker("browser") for item in session.items):
+        try:
+            _, said = browser.prepare()
+        except ToolError as error:
+            said = f"[browser] unusable: {error}"  # each browser test fails with it below
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(said)
+
+
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory):
-    """Debian's Chromium, headless, driven by Playwright (no browser download needed)."""
+def chromium(tmp_path_factory):
+    """The browser tools/browser.py chooses, headless, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
+    chosen = browser.choose()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
+            executable_path=chosen.path,
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
@@ -40,8 +52,8 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser):
-    page = browser.new_page()
+def page(chromium):
+    page = chromium.new_page()
     yield page
     page.close()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -103,13 +101,7 @@ def json_body(response: requests.Response) -> dict[str, Any]:
 
 
 # --- browser ----------------------------------------------------------------------------------
-# Debian's chromium (installed by tools/bootstrap.sh), or a Chrome already there; CHROMIUM wins.
-CHROMIUM = (
-    os.environ.get("CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("google-chrome")
-    or "/usr/bin/chromium"
-)
+# Debian's chromium, a Chrome, or Playwright's own build: tools/browser.py chooses (CHROMIUM=...).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
