@@ -7,7 +7,8 @@ image for everything this repo's Dockerfiles rely on. Stand-ins are cached: a la
 key computed from their inputs (the recipe, the code that builds it, and for Python the
 requirements files), and an image is rebuilt only when that key changes.
 
-Usage: python -m tools.baseimages [ensure|list|status]   (default: ensure)
+Usage: python -m tools.baseimages [ensure|list|status|runner]   (default: ensure)
+       runner: the stand-in for GitHub's runner that `make act RUNNER=standin` uses
 """
 
 from __future__ import annotations
@@ -205,6 +206,46 @@ CMD ["nginx", "-g", "daemon off;"]
 )
 
 
+# A stand-in for GitHub's `ubuntu-24.04` runner, for `make act RUNNER=standin`: no Dockerfile
+# names it, so it is built on demand (`python -m tools.baseimages runner`). Shaped like the
+# runner where this repo's jobs notice: a non-root `runner` user with passwordless sudo, a Python
+# that is not 3.11, git and make, the Docker CLI with Compose and Buildx (the engine is the
+# host's, through its socket), and no debootstrap, wrk or browser until a job installs them.
+RUNNER_IMAGE = "softy-pinko-runner:standin"
+_RUNNER = Recipe(
+    name="runner",
+    release="trixie",
+    packages=(
+        "sudo",
+        "git",
+        "make",
+        "ca-certificates",
+        "curl",
+        "xz-utils",
+        "procps",
+        "python3",
+        "python3-venv",
+        "python3-pip",
+        "docker-cli",
+        "docker-compose",
+        "docker-buildx",
+    ),
+    setup=_APT_SETUP
+    + """
+groupadd --gid 1001 runner
+useradd --uid 1001 --gid runner --create-home --shell /bin/bash runner
+echo 'runner ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/runner
+chmod 0440 /etc/sudoers.d/runner
+""",
+    dockerfile="""
+USER runner
+WORKDIR /home/runner
+ENV LANG=C.UTF-8 ImageOS=standin-ubuntu24
+CMD ["bash"]
+""",
+)
+
+
 def recipe_for(reference: str) -> Recipe:
     """The stand-in recipe for an official image reference, or a clear error."""
     repo, _, tag = reference.partition(":")
@@ -216,6 +257,8 @@ def recipe_for(reference: str) -> Recipe:
         return _PYTHON
     if repo == "nginx" and re.fullmatch(r"1\.30(\.\d+)?", tag):
         return _NGINX
+    if reference == RUNNER_IMAGE:
+        return _RUNNER
     raise ToolError(
         f"no stand-in recipe for {reference!r}; the registry is unreachable, so either make the "
         f"registry reachable or add a recipe to {Path(__file__).relative_to(REPO)}"
@@ -250,13 +293,29 @@ _UNREACHABLE = re.compile(
 )
 
 
+# The registry is there but cannot serve right now: worth another try.
+_TRANSIENT = re.compile(
+    r"toomanyrequests|too many requests|\b429\b|\b50[0234]\b|service unavailable|"
+    r"bad gateway|unexpected EOF|connection reset",
+    re.IGNORECASE,
+)
+
+
 def classify_pull(returncode: int, output: str) -> str:
-    """'pulled', 'offline' (registry unreachable: build a stand-in) or 'error' (a real error)."""
+    """'pulled'; 'offline' (registry unreachable: a stand-in can be built); 'transient' (the
+    registry is there but cannot serve now: try again); or 'error' (a real error)."""
     if returncode == 0:
         return "pulled"
     if _UNREACHABLE.search(output):
         return "offline"
+    if _TRANSIENT.search(output):
+        return "transient"
     return "error"
+
+
+def on_github_actions() -> bool:
+    """A GitHub-hosted job (act sets GITHUB_ACTIONS too, and ACT: it is offline here)."""
+    return os.environ.get("GITHUB_ACTIONS") == "true" and not os.environ.get("ACT")
 
 
 def plan(image: str, local_labels: dict[str, str] | None, expected_key: str) -> str:
@@ -331,8 +390,8 @@ def download_wheels(target: Path, version: str) -> None:
 
 def debootstrap(recipe: Recipe, root: Path, log_file: Path) -> None:
     """The recipe's Debian release with its packages, into `root`."""
-    if shutil.which("debootstrap") is None:
-        raise ToolError("debootstrap is missing; run `make bootstrap` (it installs it)")
+    if shutil.which("debootstrap") is None:  # only stand-ins need it: installed when they do
+        run([str(REPO / "tools" / "bootstrap.sh"), "--packages", "debootstrap"], timeout=900)
     cmd = ["debootstrap", "--variant=minbase"]
     if recipe.packages:
         cmd.append("--include=" + ",".join(recipe.packages))
@@ -406,19 +465,51 @@ BUILD_CODE = "".join(
 # --------------------------------------------------------------------------------------------
 # Pull, or build
 # --------------------------------------------------------------------------------------------
+PULL_TRIES = 3
+PULL_BACKOFF_S = 2.0  # then 4 s: a rate limit or a registry restart gets a little time
+# Set once a registry stayed unreachable through every try: later pulls of the same run try once.
+_unreachable: set[str] = set()
+
+
+def registry_of(reference: str) -> str:
+    first = reference.split("/", 1)[0]
+    return first if "/" in reference and ("." in first or ":" in first) else "docker.io"
+
+
 def pull(reference: str) -> str:
-    """`docker pull`: 'pulled', or 'offline' (registry unreachable); a real error raises."""
-    proc = run(["docker", "pull", "--quiet", reference], timeout=600, check=False)
-    outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
-    if outcome == "error":
+    """`docker pull`, tried again with backoff while the registry is unreachable or answers a
+    temporary error: 'pulled' or 'offline'. A real error raises; so does any failure on GitHub
+    Actions, where a stand-in is never built: an official image there is the point."""
+    outcome, answer = "error", "no output"
+    tries = 1 if registry_of(reference) in _unreachable else PULL_TRIES
+    for attempt in range(1, tries + 1):
+        proc = run(["docker", "pull", "--quiet", reference], timeout=600, check=False)
+        outcome = classify_pull(proc.returncode, proc.stdout + proc.stderr)
+        answer = (proc.stderr.strip().splitlines() or [proc.stdout.strip() or "no output"])[-1]
+        if outcome in ("pulled", "error"):
+            break
+        if attempt < tries:
+            log(
+                f"{reference}: pull failed ({outcome}), trying again in "
+                f"{PULL_BACKOFF_S * 2 ** (attempt - 1):.0f}s"
+            )
+            time.sleep(PULL_BACKOFF_S * 2 ** (attempt - 1))
+    if outcome == "pulled":
+        return outcome
+    if on_github_actions():
         raise ToolError(
-            f"docker pull {reference} failed: "
-            f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
+            f"docker pull {reference} failed on GitHub Actions, where no stand-in "
+            f"is built ({attempt} tries); the registry said: {answer}"
         )
+    if outcome != "offline":
+        raise ToolError(f"docker pull {reference} failed ({attempt} tries): {answer}")
+    _unreachable.add(registry_of(reference))
     return outcome
 
 
-def ensure(reference: str, tool_source: str, requirements: dict[str, str]) -> None:
+def ensure(
+    reference: str, tool_source: str, requirements: dict[str, str], pull_first: bool = True
+) -> None:
     try:
         recipe: Recipe | None = recipe_for(reference)
     except ToolError:
@@ -430,11 +521,14 @@ def ensure(reference: str, tool_source: str, requirements: dict[str, str]) -> No
         log(f"{reference}: present ({kind}, up to date)")
         return
     started = time.monotonic()
-    if pull(reference) == "pulled":
+    if pull_first and pull(reference) == "pulled":
         log(f"{reference}: pulled from the registry in {time.monotonic() - started:.1f}s")
         return
     recipe = recipe or recipe_for(reference)  # no recipe: its clear error
-    log(f"{reference}: registry unreachable, building a stand-in from Debian {recipe.release}")
+    log(
+        f"{reference}: {'registry unreachable, ' if pull_first else ''}building a stand-in from "
+        f"Debian {recipe.release}"
+    )
     build_standin(reference, recipe, key, tool_source)
     size = image(reference)
     log(
@@ -465,6 +559,9 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "status":
         status(bases)
+        return 0
+    if command == "runner":
+        ensure(RUNNER_IMAGE, BUILD_CODE, {}, pull_first=False)  # it is in no registry
         return 0
     if command != "ensure":
         print(__doc__, file=sys.stderr)

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from tools import baseimages as bi
-from tools.docker import ToolError
+from tools.docker import Completed, ToolError
 
 MULTI_STAGE = """\
 # syntax comments and blank lines are ignored
@@ -128,3 +128,96 @@ def test_cache_key_changes_only_where_inputs_change():
 def test_archive_url_is_plain_http_debian():
     url = bi.archive_url()
     assert url.startswith("http://") and url.endswith("/debian")
+
+
+class FakePulls:
+    """`docker pull` that answers each call from a list: (exit code, stderr)."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = list(answers), 0
+
+    def __call__(self, cmd, **_kwargs):
+        assert cmd[:2] == ["docker", "pull"], cmd
+        self.calls += 1
+        code, said = self.answers.pop(0)
+        return Completed(code, "", said)
+
+
+@pytest.fixture
+def pulls(monkeypatch):
+    monkeypatch.setattr(bi.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(bi, "log", lambda _m: None)
+    monkeypatch.setattr(bi, "_unreachable", set())
+
+    def install(answers):
+        fake = FakePulls(answers)
+        monkeypatch.setattr(bi, "run", fake)
+        return fake
+
+    return install
+
+
+OFFLINE = (
+    1,
+    'Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: '
+    "lookup registry-1.docker.io: no such host",
+)
+RATE_LIMITED = (
+    1,
+    "Error response from daemon: toomanyrequests: You have reached your pull rate limit.",
+)
+
+
+def test_a_pull_is_tried_again_after_a_temporary_error(pulls):
+    fake = pulls([RATE_LIMITED, RATE_LIMITED, (0, "")])
+    assert bi.pull("nginx:1.30") == "pulled" and fake.calls == 3
+
+
+def test_a_real_error_is_not_tried_again(pulls):
+    fake = pulls([(1, "Error response from daemon: manifest for nginx:9 not found")])
+    with pytest.raises(ToolError, match="manifest for nginx:9 not found"):
+        bi.pull("nginx:9")
+    assert fake.calls == 1
+
+
+def test_offline_outside_github_means_a_stand_in(pulls, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    fake = pulls([OFFLINE] * 3)
+    assert bi.pull("nginx:1.30") == "offline" and fake.calls == 3
+
+
+def test_once_a_registry_stayed_unreachable_later_pulls_try_once(pulls, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    fake = pulls([OFFLINE] * 4)
+    bi.pull("nginx:1.30")
+    assert bi.pull("python:3.13-slim") == "offline" and fake.calls == 4
+
+
+@pytest.mark.parametrize(
+    ("reference", "registry"),
+    [
+        ("nginx:1.30", "docker.io"),
+        ("library/nginx", "docker.io"),
+        ("ghcr.io/owner/image:1", "ghcr.io"),
+        ("localhost:5000/image", "localhost:5000"),
+    ],
+)
+def test_registry_of(reference, registry):
+    assert bi.registry_of(reference) == registry
+
+
+def test_on_github_a_failed_pull_is_one_line_and_never_a_stand_in(pulls, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("ACT", raising=False)
+    monkeypatch.setattr(bi, "image_labels", lambda _ref: None)  # the image is missing
+    monkeypatch.setattr(bi, "build_standin", lambda *_a: pytest.fail("built a stand-in"))
+    pulls([RATE_LIMITED] * 3)
+    with pytest.raises(ToolError) as failed:
+        bi.ensure("nginx:1.30", "code", {})
+    message = str(failed.value)
+    assert "\n" not in message
+    assert message == (
+        "docker pull nginx:1.30 failed on GitHub Actions, where no stand-in is "
+        "built (3 tries); the registry said: Error response from daemon: "
+        "toomanyrequests: You have reached your pull rate limit."
+    )
