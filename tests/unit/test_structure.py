@@ -102,6 +102,13 @@ def layout_entries() -> list[str]:
     return paths
 
 
+def test_every_test_module_has_a_basename_of_its_own():
+    """pytest imports test modules by basename (no packages under tests/): two files with one
+    name make the whole run fail at collection, whichever subset a job selects."""
+    names = [p.name for p in PYTHON if p.parts[len(REPO.parts)] == "tests"]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 def test_the_readme_layout_names_files_that_exist():
     missing = [p for p in layout_entries() if "…" not in p and not (REPO / p).exists()]
     assert not missing, f"README.md's Layout names missing files: {missing}"
