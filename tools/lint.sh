@@ -69,7 +69,7 @@ check hadolint "${#dockerfiles[@]}" hadolint "${dockerfiles[@]}"
 check shellcheck "${#scripts[@]}" shellcheck "${scripts[@]}"
 if [ ${#workflows[@]} -gt 0 ]; then
   # .github/zizmor.yml turns off one audit that conflicts with act (`uses: ./...`).
-  check zizmor "${#workflows[@]}" zizmor --offline --no-progress .github/workflows .github/actions
+  check zizmor "${#workflows[@]}" zizmor --offline --no-progress .github
   check workflow-schema "${#workflows[@]}" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
 fi
 check compose-config "${#composefiles[@]}" compose_config "${composefiles[@]}"
