@@ -360,8 +360,9 @@ def archive_url() -> str:
 
 
 def download_wheels(target: Path, version: str) -> None:
-    """Wheels for every requirements file, each resolved on its own: tasks are snapshots and
-    may pin different versions, and the wheelhouse holds them all."""
+    """The files every lock names, checked against its hashes: tasks are snapshots and may pin
+    different versions, and the wheelhouse holds them all. A lock is complete, so no resolving
+    (--no-deps); the image's own `pip install --require-hashes` checks them again."""
     base = [
         sys.executable,
         "-m",
@@ -370,6 +371,8 @@ def download_wheels(target: Path, version: str) -> None:
         "--quiet",
         "--disable-pip-version-check",
         "--only-binary=:all:",
+        "--require-hashes",
+        "--no-deps",
         "--python-version",
         version,
         "--implementation",

@@ -63,7 +63,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 3. .venv/ with the pinned tools; reinstalled when the requirements file or the Python changes.
+# 3. .venv/ with the locked tools (every package pinned and hash-checked, pip itself included);
+#    reinstalled when the lock or the Python changes.
 requirements=tools/requirements-dev.txt
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null 2>&1 || die "$python is missing: install Python 3.11 or later"
@@ -75,8 +76,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   say "creating .venv with $("$python" --version) and $requirements"
   rm -rf .venv
   "$python" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+    -r "$requirements" || die "could not install $requirements into .venv (see pip's message above)"
   echo "$want" > "$stamp"
 fi
 
