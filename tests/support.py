@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 import requests
 
 from tools import REPO, baseimages
-from tools.docker import Container, container, docker, image, poll, run, wait_container_healthy
+from tools.docker import (
+    Container,
+    build,
+    container,
+    docker,
+    image,
+    poll,
+    run,
+    wait_container_healthy,
+)
 
 T = TypeVar("T")
 REPORTS = REPO / "reports"
@@ -25,7 +34,7 @@ def build_image(context: Path, tag: str) -> float:
     """Build an image once per test session; seconds the build took."""
     if tag not in _built:
         started = time.monotonic()
-        docker("build", "--quiet", "-t", tag, str(context), timeout=900)
+        build(tag, context)
         _built[tag] = time.monotonic() - started
     return _built[tag]
 

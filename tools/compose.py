@@ -18,7 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tools import REPO
-from tools.docker import Completed, Container, ToolError, containers, docker, poll, run
+from tools.docker import (
+    Completed,
+    Container,
+    ToolError,
+    containers,
+    docker,
+    poll,
+    provenance,
+    run,
+)
 from tools.load import KeepAliveClient
 
 # Services a task publishes, with the variable that overrides the host port, the port inside
@@ -81,7 +90,8 @@ class ComposeProject:
             *[arg for f in files for arg in ("--file", str(f))],
             *args,
         ]
-        return run(cmd, timeout=timeout, check=check, env=self.env)
+        # The provenance build arguments (the Compose files pass them on), then the project's own.
+        return run(cmd, timeout=timeout, check=check, env={**provenance(), **self.env})
 
     def out(self, *args: str, timeout: float = 600) -> str:
         return self.run(*args, timeout=timeout).stdout

@@ -74,6 +74,8 @@ IMAGE_SETTINGS = (
     "Volumes",
     "WorkingDir",
 )
+# Labels that say where an image came from, not how it runs: a new commit changes them.
+PROVENANCE_LABELS = ("org.opencontainers.image.revision", "org.opencontainers.image.created")
 # Dockerfile instructions that change an image's settings but make no layer.
 SETTINGS_ONLY = {
     "ARG",
@@ -121,6 +123,14 @@ def follows_dns(nginx_config: str, service: str) -> bool:
     resolve` in an upstream), or only when it is loaded?"""
     pattern = rf"^\s*server\s+{re.escape(service)}(:\d+)?\s[^;]*\bresolve\b"
     return re.search(pattern, nginx_config, re.MULTILINE) is not None
+
+
+def settings(config: dict[str, object], key: str) -> object:
+    """One of an image's settings, its labels without the provenance ones."""
+    value = config.get(key)
+    if key == "Labels" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in PROVENANCE_LABELS}
+    return value
 
 
 def last_layer_copies_into(history: list[str], directory: str) -> bool:
@@ -579,7 +589,9 @@ class Deploy:
         source = new_image.labels.get(LIVE_LABEL)
         if not source or old_image.labels.get(LIVE_LABEL) != source:
             return "its image cannot reload its site config in place"
-        if any(old_image.config.get(k) != new_image.config.get(k) for k in IMAGE_SETTINGS):
+        if any(
+            settings(old_image.config, k) != settings(new_image.config, k) for k in IMAGE_SETTINGS
+        ):
             return "the image's settings changed"
         old_layers, new_layers = old_image.layers, new_image.layers
         if len(old_layers) != len(new_layers) or old_layers[:-1] != new_layers[:-1]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from tools import REPO, cli
 from tools.compose import ComposeProject, free_port
-from tools.docker import ToolError, docker, logs, poll, run, wait_container_healthy
+from tools.docker import ToolError, build, docker, logs, poll, run, wait_container_healthy
 
 
 def fetch(url: str, timeout: float = 30) -> tuple[int, dict[str, str], str]:
@@ -71,7 +71,7 @@ class Smoke:
 
     def build(self, context: str, tag: str) -> None:
         started = time.monotonic()
-        docker("build", "-q", "-t", tag, str(REPO / self.task / context), timeout=900)
+        build(tag, REPO / self.task / context)
         self.check(f"build {tag}", True, f"{time.monotonic() - started:.0f}s")
 
     def run(self) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from tools import REPO, cli, rollout
 from tools.compose import ComposeProject, compose_tasks
-from tools.docker import ToolError, docker
+from tools.docker import ToolError, build, docker
 
 DEFAULT_PROJECT = "softy-pinko"
 
@@ -43,7 +43,7 @@ def up(
 
 
 def run_task0() -> None:
-    docker("build", "--quiet", "-t", "softy-pinko:task0", str(REPO / "task0"), timeout=900)
+    build("softy-pinko:task0", REPO / "task0")
     print(docker("run", "--rm", "softy-pinko:task0"), end="")
 
 

@@ -102,3 +102,14 @@ def test_any_other_last_layer_is_not_a_config_change(history):
 )
 def test_the_status_of_a_status_line(line, status):
     assert rollout.status_of(line) == status
+
+
+def test_a_new_commit_alone_does_not_change_an_images_settings():
+    """The provenance labels change with every commit; a proxy image that differs from the
+    running one only in them and its config is still applied with a reload."""
+    labels = {"org.softy-pinko.live-config": "/etc/nginx/conf.d", "a": "1"}
+    old = {"Labels": {**labels, "org.opencontainers.image.revision": "1" * 40}}
+    new = {"Labels": {**labels, "org.opencontainers.image.revision": "2" * 40}}
+    assert rollout.settings(old, "Labels") == rollout.settings(new, "Labels")
+    changed = {"Labels": {**new["Labels"], "a": "2"}}
+    assert rollout.settings(old, "Labels") != rollout.settings(changed, "Labels")
