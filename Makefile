@@ -21,7 +21,7 @@ export JOB RUNNER
 export REPLICAS PROXY_PORT
 
 .PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
-        smoke e2e browser act bench clean
+        smoke e2e browser act bench lock audit sbom clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,15 @@ act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RU
 bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
 	@tools/bootstrap.sh --packages wrk
 	@$(PYTHON) -m tools.bench --part $(BENCH)
+
+lock: bootstrap ## Re-resolve every hash-checked lock from its requirements.in (UPGRADE=1: newest versions)
+	@$(PYTHON) -m tools.locks refresh $(if $(UPGRADE),--upgrade)
+
+audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying nothing was audited)
+	@$(PYTHON) -m tools.locks audit
+
+sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
+	@$(PYTHON) -m tools.sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

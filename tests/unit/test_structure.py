@@ -25,6 +25,7 @@ OTHER_PROCESSES = {
     "tools/docker.py": "the one runner",
     "tools/baseimages.py": "tar piped into `docker import`",
     "tools/bench.py": "wrk, whose own CPU time wait4() reads",
+    "tools/sbom.py": "`docker export`, hundreds of MB of tar streamed into tarfile",
     "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
     "tests/test_deploy.py": "`python -m tools.stack`, exactly as `make up` runs it",
     "tests/test_swarm.py": "`python -m tools.swarm`, exactly as `make swarm-up` runs it",

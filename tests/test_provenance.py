@@ -1,0 +1,88 @@
+"""What a build says about itself: OCI labels naming the commit, an SBOM per image, and two
+clean builds of a back-end installing exactly the locked distributions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+from tools import locks, sbom
+from tools.docker import build, provenance, run
+
+pytestmark = pytest.mark.docker
+TASKS = sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir())
+BACK_END = REPO / "task6" / "back-end"
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def task_images(request):
+    return request.param, sbom.images_of(request.param)  # builds them (cached)
+
+
+def test_every_image_carries_the_oci_labels_of_the_current_commit(task_images):
+    task, images = task_images
+    commit = run(["git", "-C", str(REPO), "show", "-s", "--format=%H %cI", "HEAD"]).stdout.split()
+    assert provenance() == {"REVISION": commit[0], "CREATED": commit[1]}
+    for reference in images:
+        labels = json.loads(
+            run(
+                ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", reference]
+            ).stdout
+        )
+        assert labels["org.opencontainers.image.revision"] == commit[0], reference
+        assert labels["org.opencontainers.image.created"] == commit[1], reference
+        assert labels["org.opencontainers.image.licenses"] == "MIT", reference
+        assert labels["org.opencontainers.image.source"].startswith("https://github.com/")
+        # One title per role: the tag names the task. (Compose's builder here reused task4's
+        # image for task5 when two Dockerfiles differed only in a LABEL's text.)
+        role = Path(images[reference]).name  # back-end, front-end, proxy; task0 is itself
+        expected = f"softy-pinko ({task})" if role == task else f"softy-pinko {role}"
+        assert labels["org.opencontainers.image.title"] == expected, reference
+
+
+def test_each_task6_image_has_a_valid_repeatable_sbom_of_what_it_holds():
+    locked = locks.read_lock((BACK_END / "requirements.txt").read_text())
+    for reference, context in sbom.images_of("task6").items():
+        first = sbom.write(reference, context).read_bytes()
+        again = sbom.write(reference, context).read_bytes()
+        assert again == first, f"{reference}: SBOM not repeatable"
+        document = json.loads(first)
+        assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.6"
+        subject = document["metadata"]["component"]
+        assert subject["name"] == reference
+        said = {p["name"]: p["value"] for p in subject["properties"]}
+        assert said["softy-pinko:base.name"] in ("python:3.13-slim", "nginx:1.30"), said
+        assert said["softy-pinko:base.digest"].startswith(("sha256:", "none: ", "docker.io/"))
+        purls = [c["purl"] for c in document["components"]]
+        assert sum(p.startswith("pkg:deb/") for p in purls) > 20, reference
+        if "back-end" in reference:
+            for pin in locked.values():
+                assert f"pkg:pypi/{pin.name}@{pin.version}" in purls, (reference, pin)
+
+
+def installed(reference: str) -> dict[str, tuple[str, str]]:
+    """{distribution: (version, sha256 of its RECORD)}: RECORD lists the hash of every file the
+    wheel installed, so equal RECORDs mean byte-identical installed files."""
+    return {
+        dist["name"]: (dist["version"], hashlib.sha256(dist["record"].encode()).hexdigest())
+        for dist in sbom.read_image(reference).python
+    }
+
+
+def test_two_clean_builds_install_the_same_locked_distributions():
+    tags = ["softy-pinko-repro:first", "softy-pinko-repro:second"]
+    try:
+        for tag in tags:
+            build(tag, BACK_END, no_cache=True)
+        first, second = (installed(tag) for tag in tags)
+    finally:
+        run(["docker", "image", "rm", "-f", *tags], check=False)
+    assert first == second
+    locked = locks.read_lock((BACK_END / "requirements.txt").read_text())
+    assert {name: first[name][0] for name in locked if name in first} == {
+        name: pin.version for name, pin in locked.items()
+    }
