@@ -83,8 +83,9 @@ bench: bases ## The proxy's cost, what scaling buys, what shipping a change cost
 	@tools/bootstrap.sh --packages wrk
 	@$(PYTHON) -m tools.bench --part $(BENCH)
 
-lock: bootstrap ## Re-resolve every hash-checked lock from its requirements.in (UPGRADE=1: newest versions)
+lock: bootstrap ## Re-lock: Python from each requirements.in (UPGRADE=1: newest), base-image digests (online)
 	@$(PYTHON) -m tools.locks refresh $(if $(UPGRADE),--upgrade)
+	@$(PYTHON) -m tools.baseimages record
 
 audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying nothing was audited)
 	@$(PYTHON) -m tools.locks audit

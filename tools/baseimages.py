@@ -7,7 +7,12 @@ image for everything this repo's Dockerfiles rely on. Stand-ins are cached: a la
 key computed from their inputs (the recipe, the code that builds it, and for Python the
 requirements files), and an image is rebuilt only when that key changes.
 
-Usage: python -m tools.baseimages [ensure|list|status|runner]   (default: ensure)
+Online, a base with a digest recorded in tools/base-images.lock is pulled by that digest (and
+tagged with its name), so a build a month later starts from the same bytes; the Dockerfiles keep
+their readable tags, which a stand-in can carry offline and a digest could not. `record`
+(run by `make lock`) pulls each base by its tag and writes its digest there.
+
+Usage: python -m tools.baseimages [ensure|list|status|runner|record]   (default: ensure)
        runner: the stand-in for GitHub's runner that `make act RUNNER=standin` uses
 """
 
@@ -28,7 +33,7 @@ import time
 from pathlib import Path
 
 from tools import REPO, cli
-from tools.docker import ToolError, docker, image, run
+from tools.docker import ToolError, docker, docker_json, image, run
 
 STANDIN_LABEL = "org.softy-pinko.standin"
 # Where a stand-in's bootstrapped filesystem is cached (`make clean` keeps it).
@@ -510,8 +515,76 @@ def pull(reference: str) -> str:
     return outcome
 
 
+# --------------------------------------------------------------------------------------------
+# Digests: what a base's tag pointed to when `make lock` last looked
+# --------------------------------------------------------------------------------------------
+DIGESTS = REPO / "tools" / "base-images.lock"
+DIGESTS_HEADER = """\
+# The digest each base image's tag pointed to when `make lock` last pulled it. Online, `make bases`
+# pulls a base by this digest, so builds start from the same bytes until the lock is refreshed.
+# A base with no line here is pulled by its tag (and says so). Offline, stand-ins are used.
+"""
+
+
+def read_digests(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) == 2 and fields[1].startswith("sha256:"):
+            pins[fields[0]] = fields[1]
+    return pins
+
+
+def untagged(reference: str) -> str:
+    """The repository part of `name[:tag]` (a registry's port is not a tag)."""
+    head, _, last = reference.rpartition("/")
+    return f"{head}/{last.split(':')[0]}" if head else last.split(":")[0]
+
+
+def repo_digests(reference: str) -> list[str]:
+    """The registry digests (sha256:...) the engine knows for a local image."""
+    found = docker_json("image", "inspect", reference) if image(reference) else []
+    return [d.split("@", 1)[1] for d in (found[0].get("RepoDigests") or [])] if found else []
+
+
+def fetch(reference: str, pinned: str | None) -> str:
+    """Pull the base by its recorded digest and give it its tag, or by its tag: 'pulled' or
+    'offline' (see pull())."""
+    if not pinned:
+        outcome = pull(reference)
+        if outcome == "pulled":
+            said = f"{reference}: pulled {', '.join(repo_digests(reference))}, by its tag: no "
+            said += f"digest is recorded in {DIGESTS.relative_to(REPO)} (`make lock`, online)"
+            log(said)
+            if on_github_actions():
+                print(f"::warning title=Base image not pinned::{said}", flush=True)
+        return outcome
+    outcome = pull(f"{untagged(reference)}@{pinned}")
+    if outcome == "pulled":
+        docker("tag", f"{untagged(reference)}@{pinned}", reference)
+        log(f"{reference}: pulled at its recorded digest {pinned}")
+    return outcome
+
+
+def record(bases: dict[str, list[Path]]) -> None:
+    """Pull each base by its tag and write the digests it points to now."""
+    pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
+    for reference in sorted(bases):
+        if pull(reference) != "pulled":
+            log(f"{reference}: registry unreachable, its recorded digest is left as it was")
+            continue
+        pins[reference] = repo_digests(reference)[0]
+        log(f"{reference}: {pins[reference]}")
+    lines = [f"{ref} {digest}\n" for ref, digest in sorted(pins.items()) if ref in bases]
+    DIGESTS.write_text(DIGESTS_HEADER + "".join(lines))
+
+
 def ensure(
-    reference: str, tool_source: str, requirements: dict[str, str], pull_first: bool = True
+    reference: str,
+    tool_source: str,
+    requirements: dict[str, str],
+    pull_first: bool = True,
+    pinned: str | None = None,
 ) -> None:
     try:
         recipe: Recipe | None = recipe_for(reference)
@@ -519,13 +592,15 @@ def ensure(
         recipe = None  # fine, as long as the image is present or pullable
     key = cache_key(recipe, tool_source, requirements) if recipe else ""
     labels = image_labels(reference)
-    if plan(reference, labels, key) == "ok":
-        kind = "stand-in" if (labels or {}).get(STANDIN_LABEL) == "true" else "image"
-        log(f"{reference}: present ({kind}, up to date)")
+    standin = (labels or {}).get(STANDIN_LABEL) == "true"
+    present = labels is not None
+    repinned = bool(present and not standin and pinned and pinned not in repo_digests(reference))
+    if plan(reference, labels, key) == "ok" and not repinned:
+        log(f"{reference}: present ({'stand-in' if standin else 'image'}, up to date)")
         return
     started = time.monotonic()
-    if pull_first and pull(reference) == "pulled":
-        log(f"{reference}: pulled from the registry in {time.monotonic() - started:.1f}s")
+    if pull_first and fetch(reference, pinned) == "pulled":
+        log(f"{reference}: ready in {time.monotonic() - started:.1f}s")
         return
     recipe = recipe or recipe_for(reference)  # no recipe: its clear error
     log(
@@ -566,6 +641,9 @@ def main(argv: list[str]) -> int:
     if command == "runner":
         ensure(RUNNER_IMAGE, BUILD_CODE, {}, pull_first=False)  # it is in no registry
         return 0
+    if command == "record":
+        record(bases)
+        return 0
     if command != "ensure":
         print(__doc__, file=sys.stderr)
         return 2
@@ -575,8 +653,9 @@ def main(argv: list[str]) -> int:
     # otherwise build the same stand-in side by side.
     with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
         for reference in sorted(bases):
-            ensure(reference, BUILD_CODE, requirements)
+            ensure(reference, BUILD_CODE, requirements, pinned=pins.get(reference))
     log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
     return 0
 

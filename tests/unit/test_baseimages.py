@@ -1,6 +1,7 @@
 """The base-image tool's logic, without Docker: parsing, the online/offline decision, cache keys."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -221,3 +222,82 @@ def test_on_github_a_failed_pull_is_one_line_and_never_a_stand_in(pulls, monkeyp
         "built (3 tries); the registry said: Error response from daemon: "
         "toomanyrequests: You have reached your pull rate limit."
     )
+
+
+class FakeEngine:
+    """`docker pull` / `tag` / `image inspect` answered from a dict of local images."""
+
+    def __init__(self, local, pulls_work=True):
+        self.local, self.pulls_work, self.commands = dict(local), pulls_work, []
+
+    def __call__(self, cmd, **_kwargs):
+        self.commands.append(" ".join(cmd[1:]))
+        if cmd[1] == "pull":
+            if not self.pulls_work:
+                return Completed(1, "", OFFLINE[1])
+            name, _, digest = cmd[-1].partition("@")
+            self.local[cmd[-1]] = {"RepoDigests": [f"{name}@{digest or 'sha256:new'}"]}
+            return Completed(0, "", "")
+        if cmd[1] == "tag":
+            self.local[cmd[3]] = self.local[cmd[2]]
+            return Completed(0, "", "")
+        found = [{"Id": "x", "Config": {}, **self.local[r]} for r in cmd[3:] if r in self.local]
+        return Completed(0 if found else 1, json.dumps(found), "")
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    monkeypatch.setattr(bi, "log", lambda _m: None)
+    monkeypatch.setattr(bi.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(bi, "_unreachable", set())
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+    def install(local, pulls_work=True):
+        fake = FakeEngine(local, pulls_work)
+        monkeypatch.setattr(bi, "run", fake)
+        monkeypatch.setattr("tools.docker.run", fake)
+        return fake
+
+    return install
+
+
+def test_base_image_digests_are_read_from_the_lock():
+    text = "# comment\nnginx:1.30 sha256:aa  # why\n\npython:3.13-slim sha256:bb\nbroken\n"
+    assert bi.read_digests(text) == {"nginx:1.30": "sha256:aa", "python:3.13-slim": "sha256:bb"}
+
+
+@pytest.mark.parametrize(
+    ("reference", "name"),
+    [("nginx:1.30", "nginx"), ("localhost:5000/app:1", "localhost:5000/app"), ("a/b", "a/b")],
+)
+def test_untagged(reference, name):
+    assert bi.untagged(reference) == name
+
+
+def test_an_official_image_at_another_digest_is_pulled_again_at_the_recorded_one(engine):
+    fake = engine({"nginx:1.30": {"RepoDigests": ["nginx@sha256:old"]}})
+    bi.ensure("nginx:1.30", "code", {}, pinned="sha256:pinned")
+    assert "pull --quiet nginx@sha256:pinned" in fake.commands
+    assert "tag nginx@sha256:pinned nginx:1.30" in fake.commands
+    assert bi.repo_digests("nginx:1.30") == ["sha256:pinned"]
+
+
+def test_an_official_image_at_the_recorded_digest_is_left_alone(engine):
+    fake = engine({"nginx:1.30": {"RepoDigests": ["nginx@sha256:pinned"]}})
+    bi.ensure("nginx:1.30", "code", {}, pinned="sha256:pinned")
+    assert not [c for c in fake.commands if c.startswith("pull")]
+
+
+def test_record_writes_what_each_tag_points_to_and_keeps_the_rest_offline(
+    engine, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(bi, "DIGESTS", tmp_path / "base-images.lock")
+    engine({})
+    bi.record({"nginx:1.30": [], "ubuntu:latest": []})
+    assert bi.read_digests(bi.DIGESTS.read_text()) == {
+        "nginx:1.30": "sha256:new",
+        "ubuntu:latest": "sha256:new",
+    }
+    engine({}, pulls_work=False)
+    bi.record({"nginx:1.30": []})  # offline: the recorded digest stays; a gone base is dropped
+    assert bi.read_digests(bi.DIGESTS.read_text()) == {"nginx:1.30": "sha256:new"}
