@@ -571,7 +571,8 @@ def record(bases: dict[str, list[Path]]) -> None:
     pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
     for reference in sorted(bases):
         if pull(reference) != "pulled":
-            log(f"{reference}: registry unreachable, its recorded digest is left as it was")
+            kept = f"keeps {pins[reference]}" if reference in pins else "stays without a digest"
+            log(f"{reference}: registry unreachable, so it {kept}")
             continue
         pins[reference] = repo_digests(reference)[0]
         log(f"{reference}: {pins[reference]}")
