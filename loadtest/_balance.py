@@ -14,10 +14,13 @@ failure: 4 sigma makes a false alarm rarer than 1 in 10,000 even for a random ba
 from __future__ import annotations
 
 import collections
+import csv
 import dataclasses
+import io
 import json
 import math
 from collections.abc import Mapping
+from typing import cast
 from urllib.parse import urlparse
 
 
@@ -127,3 +130,99 @@ def detect_replicas(host: str, service: str = "back-end") -> int | None:
 
 def to_json(verdict: Verdict) -> str:
     return json.dumps(dataclasses.asdict(verdict), indent=2)
+
+
+# Below this many successful API requests per expected replica, a running verdict is not given:
+# a share's random spread is still wider than any tolerance worth holding a balancer to.
+MIN_PER_REPLICA = 30
+BAR_WIDTH = 40
+
+
+def live(
+    counts: dict[str, int],
+    failures: int,
+    expected_replicas: int | None,
+    p95_ms: float | None,
+    max_p95_ms: float,
+) -> dict[str, object]:
+    """The Round-robin tab's state: a row and a bar per replica, and the running verdict (PASS,
+    FAIL, or too few requests yet) with its reasons."""
+    result = judge(counts, failures, expected_replicas, p95_ms, max_p95_ms)
+    total = sum(counts.values())
+    replicas = expected_replicas or len(counts)
+    needed = MIN_PER_REPLICA * max(replicas, 1)
+    if failures == 0 and total < needed:
+        status, reasons = "too few requests yet", [f"{total} of the {needed} requests needed"]
+    else:
+        status, reasons = ("PASS" if result.ok else "FAIL"), result.reasons
+    rows = [
+        {
+            "replica": name,
+            "requests": count,
+            "share": f"{share:.2%}",
+            "deviation": f"{deviation:+.2f} pp",
+            "tolerance": f"±{result.tolerance_pp:.2f} pp",
+            "bar": "█" * round(share * BAR_WIDTH),
+        }
+        for name, count, share, deviation in result.rows
+    ]
+    return {
+        "replicas": rows,
+        "expected_replicas": replicas,
+        "requests": total,
+        "failures": failures,
+        "tolerance_pp": result.tolerance_pp,
+        "verdict": status,
+        "reasons": reasons or ["every replica within tolerance, nothing failed"],
+    }
+
+
+def tab_rows(state: dict[str, object]) -> list[dict[str, object]]:
+    """The tab's table: the replicas, then one row that carries the verdict."""
+    rows = list(cast(list[dict[str, object]], state["replicas"]))
+    rows.append(
+        {
+            "replica": f"verdict: {state['verdict']}",
+            "requests": state["requests"],
+            "share": f"{len(rows)} of {state['expected_replicas']} replicas answered",
+            "deviation": "; ".join(cast(list[str], state["reasons"])),
+            "tolerance": f"±{state['tolerance_pp']:.2f} pp",
+            "bar": "",
+        }
+    )
+    return rows
+
+
+def to_csv(state: dict[str, object]) -> str:
+    columns = ("replica", "requests", "share", "deviation", "tolerance")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([row[c] for c in columns] for row in tab_rows(state))
+    return out.getvalue()
+
+
+def html_section(state: dict[str, object]) -> str:
+    """The replica table and the verdict, as a block for Locust's HTML report."""
+    from html import escape
+
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(row[c]))}</td>" for c in TAB_COLUMNS) + "</tr>"
+        for row in tab_rows(state)
+    )
+    head = "".join(f"<th>{escape(title)}</th>" for title in TAB_COLUMNS.values())
+    return (
+        '<section id="round-robin" style="font-family:sans-serif;margin:2em">'
+        f"<h2>Round-robin: {escape(str(state['verdict']))}</h2>"
+        f'<table border="1" cellpadding="4"><tr>{head}</tr>{cells}</table></section>'
+    )
+
+
+TAB_COLUMNS = {
+    "replica": "Replica",
+    "requests": "API requests",
+    "share": "Share",
+    "deviation": "Deviation from even",
+    "tolerance": "Tolerance",
+    "bar": "Share, as a bar",
+}

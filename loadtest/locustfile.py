@@ -3,9 +3,17 @@
     locust -f loadtest                                    # web UI on http://localhost:8089
     locust -f loadtest --config loadtest/locust.conf      # headless, what `make loadtest` runs
 
-Each simulated user calls GET /api/hello through the proxy and tallies the ``X-Served-By``
-header (the replica's hostname). At the end a table shows each replica's share and its
-deviation from an even split, then the verdict; the exit code is non-zero when it fails.
+Two kinds of user, picked with Locust's usual user-class selection (`locust -f loadtest
+ApiUser`): ApiUser, a program calling GET /api/hello ten times a second, and VisitorUser, a
+browser that loads the page, its stylesheet, scripts and images, then calls the API once as the
+page's script does, and reads for a few seconds. Every API answer's ``X-Served-By`` header (the
+replica's hostname) is tallied; the page and its assets are not (the front-end serves them).
+
+In the web UI a "Round-robin" tab shows, live, a row and a bar per replica and the running
+verdict; it restarts with "Reset stats". Run distributed (--master / --worker), the workers send
+their tallies to the master with their stats reports and the master judges the sum. At the end a
+table shows each replica's share and its deviation from an even split, then the verdict, also in
+the HTML report and as <csv prefix>_round_robin.csv; the exit code is non-zero when it fails.
 Options: --expected-replicas N (default: counted from the running stack), --max-p95-ms, and
 --balance-window S: judge the round-robin on the last S seconds only, for a run during which
 the replicas changed (a rolling deploy); failures and latency still count for the whole run.
@@ -15,20 +23,27 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 # Locust puts this folder on the import path; a leading underscore keeps Locust from loading
 # the helper as a locustfile.
 import _balance
-from locust import FastHttpUser, constant_throughput, events, task
+from flask import Response, jsonify, request
+from locust import FastHttpUser, between, constant_throughput, events, task
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
-# Answers per replica, per second of the run (a few counters, however long the run).
+# API answers per replica, per wall-clock second (comparable between a master and its workers).
+# On a worker it holds only what the next report to the master will carry.
 served_by: collections.defaultdict[int, collections.Counter[str]] = collections.defaultdict(
     collections.Counter
 )
+TAB = "round-robin"
 REPORTS = Path(os.environ.get("REPORTS_DIR", "reports")) / "locust"
 
 
@@ -59,31 +74,145 @@ def make_report_folder(environment: Environment, **_kwargs: object) -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
 
 
+def call_api(client: Any) -> None:
+    """GET /api/hello, checked, and its replica tallied."""
+    with client.get("/api/hello", catch_response=True) as response:
+        if response.status_code != 200 or response.text != "Hello, World!":
+            response.failure(
+                f"unexpected answer {response.status_code}: {(response.text or '')[:60]!r}"
+            )
+            return
+        served_by[int(time.time())][response.headers.get("X-Served-By") or "(none)"] += 1
+
+
 class ApiUser(FastHttpUser):
-    """One visitor calling the API through the proxy, ten times a second at most."""
+    """A program calling the API through the proxy, ten times a second at most."""
 
     host = "http://localhost"
+    weight = 1
     wait_time = constant_throughput(10)
 
     @task
     def hello(self) -> None:
-        with self.client.get("/api/hello", catch_response=True) as response:
-            if response.status_code != 200 or response.text != "Hello, World!":
-                response.failure(
-                    f"unexpected answer {response.status_code}: {(response.text or '')[:60]!r}"
-                )
+        call_api(self.client)
+
+
+ASSET = re.compile(r'(?:href|src)="(/[^"#?]+\.(?:css|js|svg))"')
+
+
+class VisitorUser(FastHttpUser):
+    """A browser on its first visit: the page, every stylesheet, script and image it names,
+    then the API call the page's script makes; then a few seconds of reading."""
+
+    host = "http://localhost"
+    weight = 3
+    wait_time = between(2, 5)
+
+    @task
+    def visit(self) -> None:
+        with self.client.get("/", catch_response=True) as page:
+            if page.status_code != 200 or "dynamic-content" not in (page.text or ""):
+                page.failure(f"the page answered {page.status_code}")
                 return
-            served_by[int(time.monotonic())][response.headers.get("X-Served-By") or "(none)"] += 1
+            assets = sorted(set(ASSET.findall(page.text or "")))
+        for asset in assets:
+            self.client.get(asset, name="/[assets]")
+        call_api(self.client)
+
+
+_expected_cache: dict[str, tuple[float, int | None]] = {}
+
+
+def expected_replicas(environment: Environment) -> int | None:
+    """--expected-replicas, or the replicas running behind the host (asked at most every 5 s:
+    the tab polls every 2 s)."""
+    options = environment.parsed_options
+    if options is not None and options.expected_replicas:
+        return int(options.expected_replicas)
+    host = environment.host or ApiUser.host
+    asked, found = _expected_cache.get(host, (0.0, None))
+    if time.monotonic() - asked > 5:
+        found = _balance.detect_replicas(host)
+        _expected_cache[host] = (time.monotonic(), found)
+    return found
+
+
+def state(environment: Environment, window: int = 0) -> dict[str, object]:
+    """The round-robin so far: what the tab, the report and the verdict show."""
+    options = environment.parsed_options
+    stats = environment.stats.total
+    p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
+    return _balance.live(
+        _balance.tally(served_by, window),
+        stats.num_failures,
+        expected_replicas(environment),
+        p95,
+        options.max_p95_ms if options is not None else 500.0,
+    )
+
+
+@events.reset_stats.add_listener
+def restart_tally() -> None:
+    served_by.clear()
+
+
+@events.report_to_master.add_listener
+def send_tally(client_id: str, data: dict[str, Any]) -> None:
+    """A worker's tally since its last report rides on that report (Locust's own messaging)."""
+    data[TAB] = {str(second): dict(counts) for second, counts in served_by.items()}
+    served_by.clear()
+
+
+@events.worker_report.add_listener
+def add_tally(client_id: str, data: dict[str, Any]) -> None:
+    for second, counts in (data.get(TAB) or {}).items():
+        served_by[int(second)].update(counts)
+
+
+@events.init.add_listener
+def round_robin_tab(environment: Environment, **_kwargs: object) -> None:
+    """The tab, fed as Locust's web UI is extended: a table declared in template_args, its rows
+    added to every /stats/requests answer, and JSON and CSV routes of its own."""
+    web_ui = environment.web_ui
+    app = web_ui.app if web_ui is not None else None
+    if web_ui is None or app is None or isinstance(environment.runner, WorkerRunner):
+        return
+    web_ui.template_args["extended_tabs"] = [{"title": "Round-robin", "key": TAB}]
+    web_ui.template_args["extended_tables"] = [
+        {
+            "key": TAB,
+            "structure": [{"key": k, "title": t} for k, t in _balance.TAB_COLUMNS.items()],
+        }
+    ]
+    web_ui.template_args["extended_csv_files"] = [
+        {"href": f"/{TAB}/csv", "title": "Download the round-robin table (CSV)"}
+    ]
+
+    @app.route(f"/{TAB}")
+    def round_robin_json() -> Response:
+        return jsonify(state(environment))
+
+    @app.route(f"/{TAB}/csv")
+    def round_robin_csv() -> Response:
+        return Response(_balance.to_csv(state(environment)), mimetype="text/csv")
+
+    @app.after_request
+    def add_rows(response: Response) -> Response:
+        if request.path == "/stats/requests" and response.is_json:
+            data = response.get_json()
+            data["extended_stats"] = [{"key": TAB, "data": _balance.tab_rows(state(environment))}]
+            response.set_data(json.dumps(data))
+        return response
 
 
 @events.quitting.add_listener
 def verdict(environment: Environment, **_kwargs: object) -> None:
     options = environment.parsed_options
     assert options is not None, "Locust parses its options before it quits"
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master judges the sum of every worker's tally
     stats = environment.stats.total
-    expected = options.expected_replicas or _balance.detect_replicas(
-        environment.host or ApiUser.host
-    )
+    expected = expected_replicas(environment)
     p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
     counts = _balance.tally(served_by, options.balance_window)
     result = _balance.judge(counts, stats.num_failures, expected, p95, options.max_p95_ms)
@@ -108,6 +237,22 @@ def verdict(environment: Environment, **_kwargs: object) -> None:
                 f"p95 {p95 or 0:.0f} ms\n\n{_balance.table(result, markdown=True)}\n\n"
             )
     (REPORTS / "verdict.json").write_text(_balance.to_json(result))
+    write_reports(environment, state(environment, options.balance_window))
     # Only ever raise the exit code: Locust's own reasons to fail stand.
     if not result.ok:
         environment.process_exit_code = 1
+
+
+def write_reports(environment: Environment, final: dict[str, object]) -> None:
+    """The replica table and verdict beside Locust's CSV files and inside its HTML report, which
+    Locust writes just before it quits."""
+    options = environment.parsed_options
+    if options is None:
+        return
+    if options.csv_prefix:
+        Path(f"{options.csv_prefix}_round_robin.csv").write_text(_balance.to_csv(final))
+    report = Path(options.html_file) if options.html_file else None
+    if report is not None and report.exists():
+        html = report.read_text(encoding="utf-8")
+        section = _balance.html_section(final)
+        report.write_text(html.replace("</body>", section + "</body>", 1), encoding="utf-8")

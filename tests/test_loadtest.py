@@ -1,5 +1,6 @@
 """`locust -f loadtest` against task6: it passes on an even stack and fails when it should."""
 
+import contextlib
 import csv
 import os
 import subprocess
@@ -7,8 +8,10 @@ import sys
 import time
 
 import pytest
+import requests
 
-from support import REPO, wait_until
+from support import REPO, screenshot, wait_until
+from tools.compose import free_port
 from tools.docker import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.load]
@@ -87,8 +90,15 @@ def test_locust_passes_on_an_even_stack_and_writes_reports(task6):
     assert "verdict: PASS" in output
     for hostname in task6.hostnames():
         assert hostname in output
-    assert (REPO / "reports" / "locust" / "report.html").stat().st_size > 10_000
+    report = (REPO / "reports" / "locust" / "report.html").read_text()
+    assert len(report) > 10_000 and '<section id="round-robin"' in report
+    assert "Round-robin: PASS" in report
+    assert all(f"<td>{hostname}</td>" in report for hostname in task6.hostnames())
     assert (REPO / "reports" / "locust" / "stats_stats.csv").exists()
+    with open(REPO / "reports" / "locust" / "stats_round_robin.csv", newline="") as table:
+        rows = list(csv.DictReader(table))
+    assert sorted(r["replica"] for r in rows[:-1]) == sorted(task6.hostnames())
+    assert rows[-1]["replica"] == "verdict: PASS"
 
 
 def _history(prefix) -> tuple[int, int]:
@@ -151,3 +161,104 @@ def test_locust_passes_through_a_rolling_deploy(releases, tmp_path):
     assert locust.returncode == 0, output
     assert "verdict: PASS" in output and " 0 failed," in output
     assert all(hostname in output for hostname in new)
+
+
+@contextlib.contextmanager
+def locust_web_ui(url: str, tmp_path, autostart: bool = True):
+    """Locust as people run it: `locust -f loadtest`, web UI on a free port, the run bounded
+    and started (--autostart) unless a browser starts it; stopped, its output shown."""
+    port = free_port()
+    locust = os.path.join(os.path.dirname(sys.executable), "locust")
+    start = ["--autostart", "--autoquit", "1"] if autostart else []
+    process = subprocess.Popen(
+        [locust, "-f", "loadtest", "-H", url, "-u", "10", "-r", "10", "-t", "60s", *start]
+        + ["--web-host", "127.0.0.1", "--web-port", str(port)],
+        cwd=REPO,
+        env={**ENV, "REPORTS_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    web = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{web}/round-robin", timeout=2).ok, 30, "Locust's web UI")
+        yield web
+    finally:
+        process.terminate()
+        print(process.communicate(timeout=60)[0][-1500:])
+
+
+def tab_state(web: str) -> dict:
+    return requests.get(f"{web}/round-robin", timeout=5).json()
+
+
+def test_the_round_robin_tab_is_live_and_restarts_with_reset_stats(task6, tmp_path):
+    with locust_web_ui(task6.url, tmp_path) as web:
+        passed = wait_until(
+            lambda: (state := tab_state(web))["verdict"] == "PASS" and state, 40, "a PASS"
+        )
+        assert passed["expected_replicas"] == 3, "detected from the running stack"
+        assert sorted(r["replica"] for r in passed["replicas"]) == sorted(task6.hostnames())
+        assert passed["failures"] == 0
+        extended = requests.get(f"{web}/stats/requests", timeout=5).json()["extended_stats"]
+        assert extended[0]["key"] == "round-robin"
+        assert extended[0]["data"][-1]["replica"] in ("verdict: PASS", "verdict: FAIL")
+        assert requests.get(f"{web}/round-robin/csv", timeout=5).text.startswith("replica,")
+        before = passed["requests"]
+        assert requests.post(f"{web}/stats/reset", timeout=5).ok
+        after = tab_state(web)
+        assert after["requests"] < min(before, 60), (before, after["requests"])
+
+
+def test_distributed_workers_tallies_are_summed_by_the_master(task6, tmp_path):
+    """A master and two workers: the verdict is judged on the sum of both workers' tallies,
+    which equals the master's count of successful API requests."""
+    port = str(free_port())
+    locust = os.path.join(os.path.dirname(sys.executable), "locust")
+    workers = [
+        subprocess.Popen(
+            [locust, "-f", "loadtest", "--worker", "--master-port", port],
+            cwd=REPO,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        prefix = tmp_path / "dist"
+        run = run_locust(
+            task6.url,
+            *("--master", "--master-bind-port", port, "--expect-workers", "2"),
+            *("--expect-workers-max-wait", "30", "--csv", str(prefix)),
+        )
+    finally:
+        for worker in workers:  # a master that quits tells its workers to quit
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    with open(f"{prefix}_stats.csv", newline="") as rows:
+        api = next(r for r in csv.DictReader(rows) if r["Name"] == "/api/hello")
+    with open(f"{prefix}_round_robin.csv", newline="") as rows:
+        table = list(csv.DictReader(rows))
+    summed = sum(int(r["requests"]) for r in table[:-1])
+    assert summed == int(api["Request Count"]) - int(api["Failure Count"]) > 0, output
+    assert table[-1]["replica"] == "verdict: PASS" and len(table) == 4
+
+
+@pytest.mark.browser
+def test_the_round_robin_tab_in_locusts_web_ui(task6, tmp_path, page):
+    """A person's run: open the web UI, start the swarm from its form, open the tab."""
+    with locust_web_ui(task6.url, tmp_path, autostart=False) as web:
+        page.goto(web)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("tab", name="Round-robin").click()
+        page.get_by_text("verdict: PASS").wait_for(timeout=40_000)
+        for hostname in task6.hostnames():
+            assert page.get_by_text(hostname, exact=True).count() == 1
+        assert page.get_by_text("█", exact=False).count() >= 3, "a bar per replica"
+        screenshot(page, "locust-round-robin")

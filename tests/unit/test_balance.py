@@ -58,3 +58,39 @@ def test_the_balance_window_keeps_only_the_last_seconds():
     assert _balance.tally(per_second, window=3) == {"c": 150, "d": 150}
     assert _balance.judge(_balance.tally(per_second, window=3), 0, 2, 10.0, 500).ok
     assert not _balance.judge(_balance.tally(per_second), 0, 2, 10.0, 500).ok
+
+
+def test_the_tab_says_too_few_requests_until_there_are_enough():
+    state = _balance.live({"a": 10, "b": 10, "c": 9}, 0, 3, 5.0, 500)
+    assert state["verdict"] == "too few requests yet"
+    assert state["reasons"] == ["29 of the 90 requests needed"]
+
+
+def test_the_tab_passes_an_even_split_with_a_bar_per_replica():
+    state = _balance.live({"a": 500, "b": 500}, 0, 2, 5.0, 500)
+    assert state["verdict"] == "PASS"
+    assert [r["bar"] for r in state["replicas"]] == ["█" * 20, "█" * 20]
+    rows = _balance.tab_rows(state)
+    assert rows[-1]["replica"] == "verdict: PASS" and rows[-1]["requests"] == 1000
+    assert rows[-1]["share"] == "2 of 2 replicas answered"
+
+
+def test_a_failure_is_a_fail_at_once_and_says_why():
+    state = _balance.live({"a": 3}, 1, 2, 5.0, 500)
+    assert state["verdict"] == "FAIL"
+    assert "1 request(s) failed" in state["reasons"]
+    assert "only 1 of 2 expected replicas answered" in state["reasons"]
+
+
+def test_the_csv_and_the_report_section_carry_the_table_and_the_verdict():
+    state = _balance.live({"a": 500, "b": 499}, 0, 2, 5.0, 500)
+    assert _balance.to_csv(state).splitlines() == [
+        "replica,requests,share,deviation,tolerance",
+        "a,500,50.05%,+0.05 pp,±6.33 pp",
+        "b,499,49.95%,-0.05 pp,±6.33 pp",
+        'verdict: PASS,999,2 of 2 replicas answered,"every replica within tolerance, '
+        'nothing failed",±6.33 pp',
+    ]
+    section = _balance.html_section(state)
+    assert section.startswith('<section id="round-robin"') and "Round-robin: PASS" in section
+    assert "<td>a</td><td>500</td>" in section
