@@ -21,8 +21,9 @@ replica counts of (2) in a serpentine (1,2,3 / 3,2,1 / 1,2,3) so each count is m
 and late and a scale step changes one replica at a time. Every figure is a median with its
 min-max. The generator is `wrk` (same threads and connections for every case); its own CPU time
 comes from wait4()'s rusage of that very process, so the reader can see it is not the limit.
-Writes reports/bench.json and prints a table. `make bench BENCH=deploy` runs
-tools/bench_deploy.py (shipping a change) instead, and `make bench` both.
+Writes reports/bench.json, prints a table and draws docs/charts/*.svg (tools/charts.py).
+`make bench BENCH=deploy` runs tools/bench_deploy.py (shipping a change) instead, and
+`make bench` both.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools import REPO, bench_deploy, cli
+from tools import REPO, bench_deploy, charts, cli
 from tools.compose import ComposeProject, free_port
 from tools.docker import ToolError, docker, docker_json, image
 
@@ -705,6 +706,8 @@ def main(argv: list[str]) -> int:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(results, indent=2) + "\n")
     print_report(results)
+    for chart in charts.draw(results):
+        print(f"chart: {chart.relative_to(REPO)}")
     return 0
 
 
