@@ -17,14 +17,16 @@ TASK        ?= task6
 BENCH       ?= all
 JOB         ?=
 RUNNER      ?= host
-export JOB RUNNER
+NODES       ?= 3
+export JOB RUNNER NODES
 export REPLICAS PROXY_PORT
 
 .PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
-        smoke e2e browser act bench lock audit sbom clean
+        smoke e2e browser act bench lock audit sbom cluster-up cluster-ps cluster-down \
+        cluster-deploy clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
 	@tools/bootstrap.sh
@@ -82,6 +84,19 @@ act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RU
 bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
 	@tools/bootstrap.sh --packages wrk
 	@$(PYTHON) -m tools.bench --part $(BENCH)
+
+cluster-up: bases ## task6 on a local Swarm of 3 engines in containers, via a registry (NODES=n)
+	@REPLICAS=$(if $(filter command line,$(origin REPLICAS)),$(REPLICAS),$(NODES)) \
+	  $(PYTHON) -m tools.cluster up
+
+cluster-ps: bootstrap ## The cluster's nodes, registry, back-end placement and each node's proxy URL
+	@$(PYTHON) -m tools.cluster ps
+
+cluster-down: bootstrap ## Remove the cluster; nothing of it stays on the engine (base images aside)
+	@$(PYTHON) -m tools.cluster down
+
+cluster-deploy: bases ## task6 onto a real swarm: REGISTRY=host:port MANAGER=ssh://user@manager
+	@$(PYTHON) -m tools.cluster deploy
 
 lock: bootstrap ## Re-lock: Python from each requirements.in (UPGRADE=1: newest), base-image digests (online)
 	@$(PYTHON) -m tools.locks refresh $(if $(UPGRADE),--upgrade)

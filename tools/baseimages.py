@@ -251,6 +251,51 @@ CMD ["bash"]
 )
 
 
+# A Swarm node for `make cluster-up`: Docker Engine in a container, as the official docker:dind
+# image is, from Debian's docker.io (26.1). fuse-overlayfs: overlayfs cannot stack on the host's
+# fuse-overlayfs. Arguments go to dockerd, as with the official image's entrypoint.
+NODE_IMAGE = "docker:28-dind"
+_NODE = Recipe(
+    name="node",
+    release="trixie",
+    packages=("docker.io", "docker-cli", "iptables", "fuse-overlayfs", "ca-certificates", "procps"),
+    setup=_APT_SETUP,
+    dockerfile="""
+VOLUME /var/lib/docker
+EXPOSE 2375 2377 7946 4789
+ENTRYPOINT ["dockerd"]
+""",
+)
+
+# The registry the cluster's nodes pull from: the CNCF Distribution registry, as registry:2 is,
+# from Debian's docker-registry, listening on :5000 with its storage in /var/lib/registry.
+REGISTRY_IMAGE = "registry:2"
+_REGISTRY = Recipe(
+    name="registry",
+    release="trixie",
+    packages=("docker-registry",),
+    setup=_APT_SETUP
+    + """
+mkdir -p /var/lib/registry /etc/docker/registry
+cat > /etc/docker/registry/config.yml <<'YAML'
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+YAML
+""",
+    dockerfile="""
+VOLUME /var/lib/registry
+EXPOSE 5000
+ENTRYPOINT ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
+""",
+)
+
+
 def recipe_for(reference: str) -> Recipe:
     """The stand-in recipe for an official image reference, or a clear error."""
     repo, _, tag = reference.partition(":")
@@ -264,6 +309,10 @@ def recipe_for(reference: str) -> Recipe:
         return _NGINX
     if reference == RUNNER_IMAGE:
         return _RUNNER
+    if reference == NODE_IMAGE:
+        return _NODE
+    if reference == REGISTRY_IMAGE:
+        return _REGISTRY
     raise ToolError(
         f"no stand-in recipe for {reference!r}; the registry is unreachable, so either make the "
         f"registry reachable or add a recipe to {Path(__file__).relative_to(REPO)}"
@@ -641,6 +690,10 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "runner":
         ensure(RUNNER_IMAGE, BUILD_CODE, {}, pull_first=False)  # it is in no registry
+        return 0
+    if command == "cluster":
+        for reference in (NODE_IMAGE, REGISTRY_IMAGE):
+            ensure(reference, BUILD_CODE, {})
         return 0
     if command == "record":
         record(bases)
