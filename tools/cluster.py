@@ -15,7 +15,6 @@ the registry. Each node publishes its proxy on its own host port.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -23,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools import REPO, cli
+from tools import REPO, cli, swarm
 from tools.baseimages import BUILD_CODE, NODE_IMAGE, REGISTRY_IMAGE, ensure
 from tools.compose import ComposeProject, free_port
-from tools.docker import ToolError, build, docker, image, poll, run
+from tools.docker import ToolError, build, docker, docker_json, image, poll, run
 
 NETWORK = "softy-pinko-cluster"
 LABEL = "org.softy-pinko.cluster"
@@ -102,9 +101,8 @@ def on(node: str, *args: str, timeout: float = 120, check: bool = True) -> str:
 
 def nodes() -> list[Node]:
     found = []
-    for data in json.loads(
-        docker("container", "inspect", *names(), timeout=30) if names() else "[]"
-    ):
+    members = names()
+    for data in docker_json("container", "inspect", *members, timeout=30) if members else []:
         address = data["NetworkSettings"]["Networks"].get(NETWORK, {}).get("IPAddress", "")
         bindings = data["NetworkSettings"]["Ports"].get("80/tcp") or [{"HostPort": "0"}]
         found.append(Node(data["Name"].lstrip("/"), address, int(bindings[0]["HostPort"])))
@@ -152,7 +150,7 @@ def wait_engine(name: str) -> None:
     )
 
 
-def start_registry() -> int:
+def start_registry() -> None:
     port = free_port()
     docker(
         "run", "--detach", "--name", REGISTRY, "--label", f"{LABEL}=registry",
@@ -161,7 +159,6 @@ def start_registry() -> int:
         "--publish", f"127.0.0.1:{port}:5000", REGISTRY_IMAGE,
         timeout=60,
     )  # fmt: skip
-    return port
 
 
 def registry_port() -> int:
@@ -197,8 +194,8 @@ class Target:
     def real(cls, registry: str, manager: str) -> Target:
         return cls(registry, registry, ("docker", "--host", manager))
 
-    def docker(self, *args: str, timeout: float = 120) -> str:
-        return run([*self.manager, *args], timeout=timeout).stdout
+    def docker(self, *args: str, timeout: float = 120, check: bool = True) -> str:
+        return run([*self.manager, *args], timeout=timeout, check=check).stdout
 
     def file(self, path: Path) -> str:
         """A local file as the manager's CLI reads it (inside the node, in the simulation)."""
@@ -260,40 +257,41 @@ def deploy(target: Target, pinned: dict[str, str], replicas: int = 3) -> None:
     say(f"deployed and converged (every node pulled) in {time.monotonic() - started:.1f}s")
 
 
-def services(target: Target) -> dict[str, tuple[int, int]]:
-    """{service: (running, wanted)} of the stack, from the manager."""
-    found = {}
-    for line in target.docker("service", "ls", "--format", "{{json .}}").splitlines():
-        data = json.loads(line)
-        counts = re.match(r"(\d+)/(\d+)", data["Replicas"])
-        if counts and data["Name"].startswith(f"{STACK}_"):
-            found[data["Name"]] = (int(counts.group(1)), int(counts.group(2)))
-    return found
+def converged(target: Target, replicas: int | None = None) -> list[swarm.Task]:
+    """The stack's tasks once every service runs (healthy) the tasks it wants, read as the
+    Swarm tool reads them (tools/swarm.py), from the manager."""
 
-
-def converged(target: Target, replicas: int | None = None) -> dict[str, tuple[int, int]]:
-    """The stack's services once each runs (healthy) as many tasks as it wants."""
-
-    def ready() -> dict[str, tuple[int, int]] | None:
-        state = services(target)
-        api = state.get(f"{STACK}_back-end", (0, -1))
-        done = len(state) == 3 and all(r == w for r, w in state.values())
-        return state if done and (replicas is None or api[0] == replicas) else None
+    def ready() -> list[swarm.Task] | None:
+        wanted = swarm.services(STACK, target.docker)
+        current = swarm.tasks(STACK, target.docker)
+        running = [t for t in current if t.state == "running"]
+        per_service = {name: sum(t.service == name for t in running) for name in wanted}
+        api = wanted.get("back-end")
+        done = (
+            len(wanted) == 3
+            and len(running) == len(current)
+            and all(n > 0 for n in per_service.values())
+            and all(s.replicas in (None, per_service[n]) for n, s in wanted.items())
+            and (replicas is None or (api is not None and api.replicas == replicas))
+        )
+        return running if done else None
 
     return poll(ready, timeout=240, interval=1, what="the stack to converge", retry_on=(ToolError,))
 
 
 def placement(target: Target, service: str = "back-end") -> dict[str, int]:
-    """{node hostname: running tasks of the service}."""
-    said = target.docker(
-        "service", "ps", f"{STACK}_{service}", "--filter", "desired-state=running",
-        "--format", "{{.Node}} {{.CurrentState}}",
-    )  # fmt: skip
+    """{node hostname: running (healthy) tasks of the service}."""
+    running = [
+        t
+        for t in swarm.tasks(STACK, target.docker)
+        if t.service == service and t.state == "running"
+    ]
+    ids = sorted({t.node_id for t in running})
+    found = docker_json("node", "inspect", *ids, cli=target.docker) if ids else []
+    hostname = {n["ID"]: n["Description"]["Hostname"] for n in found}
     counts: dict[str, int] = {}
-    for line in said.splitlines():
-        node, state = (line.split(" ", 1) + [""])[:2]
-        if state.startswith("Running"):
-            counts[node] = counts.get(node, 0) + 1
+    for task in running:
+        counts[hostname[task.node_id]] = counts.get(hostname[task.node_id], 0) + 1
     return dict(sorted(counts.items()))
 
 

@@ -112,10 +112,12 @@ def build(
     docker("build", "--quiet", *args, "-t", tag, str(context), timeout=timeout)
 
 
-def docker_json(*args: str, timeout: float = 120) -> list[dict[str, Any]]:
+def docker_json(
+    *args: str, timeout: float = 120, cli: Callable[..., str] | None = None
+) -> list[dict[str, Any]]:
     """A docker command that prints JSON: one array (`inspect`), or one object per line
-    (`--format json`)."""
-    out = docker(*args, timeout=timeout).strip()
+    (`--format json`). `cli` asks another engine's CLI (a cluster node's) instead of this one."""
+    out = (cli or docker)(*args, timeout=timeout).strip()
     if not out:
         return []
     if out.startswith("["):

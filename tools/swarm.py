@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +89,7 @@ class Task:
     error: str
     container_id: str
     since: float  # when it reached that state (Unix time)
+    node_id: str = ""
 
 
 def check_cli() -> None:
@@ -212,28 +214,33 @@ def deploy(name: str, env: dict[str, str]) -> float:
     return started
 
 
-def services(name: str) -> dict[str, Service]:
-    """The stack's services by short name."""
-    ids = docker("service", "ls", "--quiet", "--filter", f"label={NAMESPACE_LABEL}={name}").split()
+def services(name: str, ask: Callable[..., str] = docker) -> dict[str, Service]:
+    """The stack's services by short name (`ask`: the docker CLI of the manager to ask; a
+    cluster node's for tools/cluster.py)."""
+    filter_ = f"label={NAMESPACE_LABEL}={name}"
+    ids = ask("service", "ls", "--quiet", "--filter", filter_).split()
     found = [
         Service.from_inspect(data, name)
-        for data in (docker_json("service", "inspect", *ids) if ids else [])
+        for data in (docker_json("service", "inspect", *ids, cli=ask) if ids else [])
     ]
     return {service.name: service for service in found}
 
 
-def tasks(name: str) -> list[Task]:
+def tasks(name: str, ask: Callable[..., str] = docker) -> list[Task]:
     """The stack's tasks that should be running, on every node. Swarm reports a task `running`
     only once its healthcheck has passed (`starting` before): the health of every replica,
     wherever it runs."""
-    ids = docker(
-        "stack", "ps", "--quiet", "--filter", "desired-state=running", name, check=False
-    ).split()
-    found = docker_json("inspect", "--type", "task", *ids) if ids else []
+    try:
+        ids = ask("stack", "ps", "--quiet", "--filter", "desired-state=running", name).split()
+    except ToolError:
+        ids = []  # no such stack (yet, or any more)
+    found = docker_json("inspect", "--type", "task", *ids, cli=ask) if ids else []
     service_ids = sorted({t["ServiceID"] for t in found})
     names = {
         data["ID"]: data["Spec"]["Name"].removeprefix(f"{name}_")
-        for data in (docker_json("service", "inspect", *service_ids) if service_ids else [])
+        for data in (
+            docker_json("service", "inspect", *service_ids, cli=ask) if service_ids else []
+        )
     }
     return [
         Task(
@@ -242,6 +249,7 @@ def tasks(name: str) -> list[Task]:
             error=t["Status"].get("Err", ""),
             container_id=(t["Status"].get("ContainerStatus") or {}).get("ContainerID", ""),
             since=unix_time(t["Status"]["Timestamp"]),
+            node_id=t.get("NodeID", ""),
         )
         for t in found
     ]
