@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -199,6 +200,54 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
     print(f"\n{how} {victim}: {load.summary()}")
     assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
     assert len(load.shares()) >= 2
+
+
+def test_a_lost_syn_costs_a_retransmission_not_a_failed_request(task6):
+    """Docker publishes a container's name a moment before its network answers: a SYN the proxy
+    sends then is lost, and Linux retransmits it 1 s later (seen while rolling the front-end: two
+    page requests failed with 504 when the connect timeout was also 1 s). The proxy's connect
+    timeout outlasts the retransmission, so such a request is served a second late by the
+    container it chose: not failed over, not failed."""
+    network = next(iter(task6.running("proxy")[0].networks))
+    upstream = f"{task6.name}-lost-syn"
+    docker(
+        "run",
+        "--detach",
+        "--rm",
+        "--name",
+        upstream,
+        "--network",
+        network,
+        "--network-alias",
+        "front-end",  # one more page server in the proxy's rotation
+        "--no-healthcheck",
+        "--entrypoint",
+        "python",
+        "softy-pinko-back-end:task6",  # any image with Python
+        "-c",
+        (Path(__file__).parent / "upstreams" / "lost_syn.py").read_text(),
+    )
+    try:
+        wait_until(lambda: "dropping SYNs" in docker("logs", upstream), 15, "the lost-SYN upstream")
+        with Load(f"{task6.url}/", threads=2, max_seconds=60) as load:
+            wait_until(
+                lambda: sum(r.served_by == "lost-syn" for r in load.records) >= 5,
+                30,
+                "five page requests served by the lost-SYN upstream",
+            )
+        first = next(r for r in load.records if r.served_by == "lost-syn")
+        log = docker("logs", upstream)
+    finally:
+        docker("rm", "--force", upstream, check=False)
+    print(
+        f"\nlost SYN: first answer from that upstream after {first.seconds:.2f}s; {load.summary()}"
+    )
+    assert "a SYN was dropped" in log, log
+    assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
+    assert first.seconds >= 0.9, (
+        "the first request the proxy sent there should have waited for the retransmitted SYN"
+        f" (took {first.seconds:.2f}s): it was failed over instead\n{task6.proxy_trouble()}"
+    )
 
 
 def test_scale_down_under_load_costs_no_request(task6):
