@@ -202,52 +202,87 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
     assert len(load.shares()) >= 2
 
 
+def start_page_server(task6, *args: str) -> str:
+    """One more page server in the proxy's rotation (tests/upstreams/lost_syn.py, run in an image
+    that has Python), whose every answer closes its connection: the proxy connects anew for each
+    request it sends there. Its container's name."""
+    network = next(iter(task6.running("proxy")[0].networks))
+    name = f"{task6.name}-page-server"
+    docker(
+        "run",
+        "--detach",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        network,
+        "--network-alias",
+        "front-end",
+        "--no-healthcheck",
+        "--entrypoint",
+        "python",
+        "softy-pinko-back-end:task6",
+        "-c",
+        (Path(__file__).parent / "upstreams" / "lost_syn.py").read_text(),
+        *args,
+    )
+    return name
+
+
 def test_a_lost_syn_costs_a_retransmission_not_a_failed_request(task6):
     """Docker publishes a container's name a moment before its network answers: a SYN the proxy
     sends then is lost, and Linux retransmits it 1 s later (seen while rolling the front-end: two
     page requests failed with 504 when the connect timeout was also 1 s). The proxy's connect
     timeout outlasts the retransmission, so such a request is served a second late by the
     container it chose: not failed over, not failed."""
-    network = next(iter(task6.running("proxy")[0].networks))
-    upstream = f"{task6.name}-lost-syn"
-    docker(
-        "run",
-        "--detach",
-        "--rm",
-        "--name",
-        upstream,
-        "--network",
-        network,
-        "--network-alias",
-        "front-end",  # one more page server in the proxy's rotation
-        "--no-healthcheck",
-        "--entrypoint",
-        "python",
-        "softy-pinko-back-end:task6",  # any image with Python
-        "-c",
-        (Path(__file__).parent / "upstreams" / "lost_syn.py").read_text(),
-    )
+    upstream = start_page_server(task6)
     try:
-        wait_until(lambda: "dropping SYNs" in docker("logs", upstream), 15, "the lost-SYN upstream")
+        wait_until(lambda: "dropping SYNs" in docker("logs", upstream), 15, "the page server")
         with Load(f"{task6.url}/", threads=2, max_seconds=60) as load:
             wait_until(
                 lambda: sum(r.served_by == "lost-syn" for r in load.records) >= 5,
                 30,
-                "five page requests served by the lost-SYN upstream",
+                "five page requests served by the page server that lost a SYN",
             )
         first = next(r for r in load.records if r.served_by == "lost-syn")
         log = docker("logs", upstream)
     finally:
         docker("rm", "--force", upstream, check=False)
-    print(
-        f"\nlost SYN: first answer from that upstream after {first.seconds:.2f}s; {load.summary()}"
-    )
+    print(f"\nlost SYN: first answer from that server after {first.seconds:.2f}s; {load.summary()}")
     assert "a SYN was dropped" in log, log
     assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
     assert first.seconds >= 0.9, (
         "the first request the proxy sent there should have waited for the retransmitted SYN"
         f" (took {first.seconds:.2f}s): it was failed over instead\n{task6.proxy_trouble()}"
     )
+
+
+def test_a_page_server_that_vanishes_costs_no_page_request(task6):
+    """A page server whose address stops answering at once (its network gone, as when its
+    container has exited), while the proxy may still list it for up to a second: each request
+    sent there waits out the connect timeout and must then be served by another."""
+    upstream = start_page_server(task6, "--at-once")
+    network = next(iter(task6.running("proxy")[0].networks))
+    try:
+        wait_until(lambda: "serving" in docker("logs", upstream), 15, "the page server")
+        with Load(f"{task6.url}/", threads=2, max_seconds=60) as load:
+            wait_until(
+                lambda: sum(r.served_by == "lost-syn" for r in load.records) >= 20,
+                15,
+                "twenty page requests served by the extra page server",
+            )
+            docker("network", "disconnect", network, upstream)
+            vanished = time.monotonic()
+            wait_until(
+                lambda: time.monotonic() - vanished > 4 and load.records[-1].ok,
+                30,
+                "4 s of load after it vanished (DNS re-read: 1 s; a connect timeout: 1.5 s)",
+            )
+    finally:
+        docker("rm", "--force", upstream, check=False)
+    slow = [r for r in load.records if r.seconds > 1]
+    print(f"\npage server vanished: {load.summary()}; {len(slow)} answers over 1 s")
+    assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
 
 
 def test_scale_down_under_load_costs_no_request(task6):
