@@ -5,6 +5,7 @@ Load goes to the proxy's port published on 127.0.0.1 only, bounded in requests a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -202,10 +203,11 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
     assert len(load.shares()) >= 2
 
 
-def start_page_server(task6, *args: str) -> str:
+@contextlib.contextmanager
+def page_server(task6, *args: str):
     """One more page server in the proxy's rotation (tests/upstreams/lost_syn.py, run in an image
     that has Python), whose every answer closes its connection: the proxy connects anew for each
-    request it sends there. Its container's name."""
+    request it sends there. Yields its container's name once it listens; removed at the end."""
     network = next(iter(task6.running("proxy")[0].networks))
     name = f"{task6.name}-page-server"
     docker(
@@ -226,7 +228,23 @@ def start_page_server(task6, *args: str) -> str:
         (Path(__file__).parent / "upstreams" / "lost_syn.py").read_text(),
         *args,
     )
-    return name
+    try:
+        wait_until(
+            lambda: "SYNs" in docker("logs", name) or "serving" in docker("logs", name),
+            15,
+            "the extra page server to listen",
+        )
+        yield name
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+def served_by_page_server(load: Load, count: int) -> None:
+    wait_until(
+        lambda: sum(r.served_by == "lost-syn" for r in load.records) >= count,
+        30,
+        f"{count} page requests served by the extra page server",
+    )
 
 
 def test_a_lost_syn_costs_a_retransmission_not_a_failed_request(task6):
@@ -235,19 +253,10 @@ def test_a_lost_syn_costs_a_retransmission_not_a_failed_request(task6):
     page requests failed with 504 when the connect timeout was also 1 s). The proxy's connect
     timeout outlasts the retransmission, so such a request is served a second late by the
     container it chose: not failed over, not failed."""
-    upstream = start_page_server(task6)
-    try:
-        wait_until(lambda: "dropping SYNs" in docker("logs", upstream), 15, "the page server")
-        with Load(f"{task6.url}/", threads=2, max_seconds=60) as load:
-            wait_until(
-                lambda: sum(r.served_by == "lost-syn" for r in load.records) >= 5,
-                30,
-                "five page requests served by the page server that lost a SYN",
-            )
-        first = next(r for r in load.records if r.served_by == "lost-syn")
+    with page_server(task6) as upstream, Load(f"{task6.url}/", threads=2) as load:
+        served_by_page_server(load, 5)
         log = docker("logs", upstream)
-    finally:
-        docker("rm", "--force", upstream, check=False)
+    first = next(r for r in load.records if r.served_by == "lost-syn")
     print(f"\nlost SYN: first answer from that server after {first.seconds:.2f}s; {load.summary()}")
     assert "a SYN was dropped" in log, log
     assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
@@ -261,25 +270,16 @@ def test_a_page_server_that_vanishes_costs_no_page_request(task6):
     """A page server whose address stops answering at once (its network gone, as when its
     container has exited), while the proxy may still list it for up to a second: each request
     sent there waits out the connect timeout and must then be served by another."""
-    upstream = start_page_server(task6, "--at-once")
     network = next(iter(task6.running("proxy")[0].networks))
-    try:
-        wait_until(lambda: "serving" in docker("logs", upstream), 15, "the page server")
-        with Load(f"{task6.url}/", threads=2, max_seconds=60) as load:
-            wait_until(
-                lambda: sum(r.served_by == "lost-syn" for r in load.records) >= 20,
-                15,
-                "twenty page requests served by the extra page server",
-            )
-            docker("network", "disconnect", network, upstream)
-            vanished = time.monotonic()
-            wait_until(
-                lambda: time.monotonic() - vanished > 4 and load.records[-1].ok,
-                30,
-                "4 s of load after it vanished (DNS re-read: 1 s; a connect timeout: 1.5 s)",
-            )
-    finally:
-        docker("rm", "--force", upstream, check=False)
+    with page_server(task6, "--at-once") as upstream, Load(f"{task6.url}/", threads=2) as load:
+        served_by_page_server(load, 20)
+        docker("network", "disconnect", network, upstream)
+        vanished = time.monotonic()
+        wait_until(
+            lambda: time.monotonic() - vanished > 4 and load.records[-1].ok,
+            30,
+            "4 s of load after it vanished (DNS re-read: 1 s; a connect timeout: 1.5 s)",
+        )
     slow = [r for r in load.records if r.seconds > 1]
     print(f"\npage server vanished: {load.summary()}; {len(slow)} answers over 1 s")
     assert not load.failures, f"{load.summary()}\n{task6.proxy_trouble()}"
