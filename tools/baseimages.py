@@ -473,16 +473,17 @@ def build_rootfs(recipe: Recipe, tag: str, key: str) -> None:
         root = Path(tmp) / "rootfs"
         debootstrap(recipe, root, Path(tmp) / "debootstrap.log")
         run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup], timeout=600)
-        # A pipe between two processes: the one place that needs Popen.
-        tar = subprocess.Popen(
+        # A pipe between two processes: the one place that needs Popen. Its `with` closes the
+        # pipe and waits for tar (an unclosed pipe is a ResourceWarning, an error under pytest).
+        with subprocess.Popen(
             ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
-        )
-        run(
-            ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "-", tag],
-            stdin=tar.stdout,
-            timeout=900,
-        )
-        if tar.wait() != 0:
+        ) as tar:
+            run(
+                ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "-", tag],
+                stdin=tar.stdout,
+                timeout=900,
+            )
+        if tar.returncode != 0:
             raise ToolError(f"packing the {recipe.name} rootfs failed")
 
 
