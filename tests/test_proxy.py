@@ -203,12 +203,15 @@ def test_losing_a_replica_under_load_costs_no_request(task6, how):
     assert len(load.shares()) >= 2
 
 
+def network_of(task6) -> str:
+    return next(iter(task6.running("proxy")[0].networks))
+
+
 @contextlib.contextmanager
 def page_server(task6, *args: str):
     """One more page server in the proxy's rotation (tests/upstreams/lost_syn.py, run in an image
     that has Python), whose every answer closes its connection: the proxy connects anew for each
     request it sends there. Yields its container's name once it listens; removed at the end."""
-    network = next(iter(task6.running("proxy")[0].networks))
     name = f"{task6.name}-page-server"
     docker(
         "run",
@@ -217,7 +220,7 @@ def page_server(task6, *args: str):
         "--name",
         name,
         "--network",
-        network,
+        network_of(task6),
         "--network-alias",
         "front-end",
         "--no-healthcheck",
@@ -248,9 +251,9 @@ def served_by_page_server(load: Load, count: int) -> None:
 
 
 def test_a_lost_syn_costs_a_retransmission_not_a_failed_request(task6):
-    """Docker publishes a container's name a moment before its network answers: a SYN the proxy
-    sends then is lost, and Linux retransmits it 1 s later (seen while rolling the front-end: two
-    page requests failed with 504 when the connect timeout was also 1 s). The proxy's connect
+    """A SYN to a container just connected to the network can go unanswered, and Linux resends
+    it 1 s later (measured from the proxy's side while rolling the front-end, where two page
+    requests failed with 504 when the connect timeout was also 1 s). The proxy's connect
     timeout outlasts the retransmission, so such a request is served a second late by the
     container it chose: not failed over, not failed."""
     with page_server(task6) as upstream, Load(f"{task6.url}/", threads=2) as load:
@@ -270,10 +273,9 @@ def test_a_page_server_that_vanishes_costs_no_page_request(task6):
     """A page server whose address stops answering at once (its network gone, as when its
     container has exited), while the proxy may still list it for up to a second: each request
     sent there waits out the connect timeout and must then be served by another."""
-    network = next(iter(task6.running("proxy")[0].networks))
     with page_server(task6, "--at-once") as upstream, Load(f"{task6.url}/", threads=2) as load:
         served_by_page_server(load, 20)
-        docker("network", "disconnect", network, upstream)
+        docker("network", "disconnect", network_of(task6), upstream)
         vanished = time.monotonic()
         wait_until(
             lambda: time.monotonic() - vanished > 4 and load.records[-1].ok,

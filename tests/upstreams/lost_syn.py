@@ -1,5 +1,5 @@
-"""An upstream whose first SYNs are lost, as a new container's are in the moment Docker has
-published its name but its network does not answer yet.
+"""An upstream whose first SYNs are lost, as the proxy's first SYNs to a container just connected
+to the network were, measured while rolling the front-end.
 
 It listens on port 9000 with its accept queue full (Linux then drops incoming SYNs and counts
 each in TcpExt ListenOverflows), and starts accepting 0.2 s after the first SYN was dropped, so
