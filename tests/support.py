@@ -69,9 +69,10 @@ def running(
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
     host_port: int | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Run an image detached with its port published on 127.0.0.1 (a free port unless
-    `host_port` is given); yield (container name, base URL)."""
+    `host_port` is given), `command` instead of its own; yield (container name, base URL)."""
     name = f"sp-test-{uuid.uuid4().hex[:8]}"
     cmd = [
         "run",
@@ -83,7 +84,7 @@ def running(
     ]
     for key, value in (env or {}).items():
         cmd += ["--env", f"{key}={value}"]
-    docker(*cmd, *(args or []), reference)
+    docker(*cmd, *(args or []), reference, *(command or []))
     try:
         wait_container_healthy(name, timeout=60)
         host_port = docker("port", name, f"{container_port}/tcp").split()[0].rsplit(":", 1)[1]

@@ -156,34 +156,47 @@ apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old /var/log/*.log
 """
 
+# The curriculum's base: task0, and every back-end from task1 on. Debian's Python is externally
+# managed (PEP 668) like Ubuntu 24.04's, so a stand-in refuses a system-wide `pip3 install` as the
+# real image does. Its one addition: inside a container PyPI's TLS fails here, so a wheelhouse of
+# every lock's files and a pip config that reads it let an unchanged `pip3 install` work offline.
 _UBUNTU = Recipe(
     name="ubuntu",
     release="trixie",
+    python_version="3.13",  # what `apt-get install python3` brings on trixie
     packages=(),
-    setup=_APT_SETUP,
-    dockerfile="""
-CMD ["/bin/bash"]
-""",
-)
-
-_PYTHON = Recipe(
-    name="python",
-    release="trixie",
-    python_version="3.13",
-    packages=("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates"),
     wheelhouse=True,
     setup=_APT_SETUP
     + """
-# The official image's pip installs system-wide; Debian's marker would refuse it.
-rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
-find /usr/lib/python3* -name '__pycache__' -prune -exec rm -rf {} +
+# As the official image is configured (its /etc/apt/apt.conf.d/docker-* and the minimized image's
+# /etc/dpkg/dpkg.cfg.d/excludes), so that an image built on the stand-in has the official's size:
+# APT keeps no .deb files or package caches, fetches no translations, dpkg installs no docs.
+clean='rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+clean="$clean /var/cache/apt/*.bin || true"
+cat > /etc/apt/apt.conf.d/docker-clean <<APT
+DPkg::Post-Invoke { "$clean"; };
+APT::Update::Post-Invoke { "$clean"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/docker-no-languages
+cat > /etc/dpkg/dpkg.cfg.d/excludes <<'DPKG'
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/groff/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/lintian/*
+DPKG
+find /usr/share/doc -mindepth 2 ! -name copyright -delete 2>/dev/null || true
+rm -rf /usr/share/man/* /usr/share/info/* /usr/share/locale/*/LC_MESSAGES/*.mo
 """,
     dockerfile="""
 COPY wheels/ /opt/standin-wheels/
-# pip finds every package the repo needs in the wheelhouse, never on the network.
+# pip, once a Dockerfile installs it, finds every package in the wheelhouse, never on the network.
 RUN printf '[global]\\nno-index = true\\nfind-links = /opt/standin-wheels\\n' > /etc/pip.conf
-ENV LANG=C.UTF-8 PYTHON_VERSION=3.13
-CMD ["python3"]
+CMD ["/bin/bash"]
 """,
 )
 
@@ -303,9 +316,7 @@ def recipe_for(reference: str) -> Recipe:
     repo = repo.removeprefix("docker.io/").removeprefix("library/")
     if repo == "ubuntu" and tag == "latest":
         return _UBUNTU
-    if repo == "python" and re.fullmatch(r"3\.13(\.\d+)?-slim(-trixie)?", tag):
-        return _PYTHON
-    if repo == "nginx" and re.fullmatch(r"1\.30(\.\d+)?", tag):
+    if repo == "nginx" and tag == "latest":
         return _NGINX
     if reference == RUNNER_IMAGE:
         return _RUNNER

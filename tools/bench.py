@@ -68,9 +68,9 @@ REPLICA_CPUS = 0.5
 ISOLATED_REPLICA_CPUS = 1.0  # proxy vs direct: the replica's CPU, the rest has the other core
 PATH = "/api/hello"
 IMAGES = {  # image -> its base
-    "softy-pinko-back-end:task6": "python:3.13-slim",
-    "softy-pinko-proxy:task6": "nginx:1.30",
-    "softy-pinko-front-end:task6": "nginx:1.30",
+    "softy-pinko-back-end:task6": "ubuntu:latest",
+    "softy-pinko-proxy:task6": "nginx:latest",
+    "softy-pinko-front-end:task6": "nginx:latest",
 }
 OVERRIDE = """\
 # Written by tools/bench.py: publish each replica on 127.0.0.1 for the direct measurement.

@@ -43,8 +43,8 @@ OUT = REPO / "reports" / "sbom"
 # Tasks that are single images, not Compose files: the image tags the curriculum gives them.
 SINGLE_IMAGES = {
     "task0": {".": "softy-pinko:task0"},
-    "task1": {"back-end": "softy-pinko:task1"},
-    "task2": {"front-end": "softy-pinko-front-end:task2"},
+    "task1": {".": "softy-pinko:task1"},
+    "task2": {"back-end": "softy-pinko-back-end:task2", "front-end": "softy-pinko-front-end:task2"},
     "task3": {"back-end": "softy-pinko-back-end:task3", "front-end": "softy-pinko-front-end:task3"},
 }
 _DIST_INFO = re.compile(r"/(site|dist)-packages/[^/]+\.dist-info/(METADATA|RECORD)$")

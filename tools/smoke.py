@@ -105,14 +105,17 @@ class Smoke:
         self.check("docker run prints exactly 'Hello, World!'", out == "Hello, World!\n", repr(out))
 
     def smoke_task1(self) -> None:
-        self.build("back-end", "softy-pinko:task1")
+        self.build(".", "softy-pinko:task1")
         url = self.docker_run("softy-pinko:task1", 5252)
         self.probe("back-end", f"{url}/api/hello", 200, "Hello, World!")
         self.probe("back-end", f"{url}/api/nope", 404, '"status": 404')
 
     def smoke_task2(self) -> None:
+        self.build("back-end", "softy-pinko-back-end:task2")
         self.build("front-end", "softy-pinko-front-end:task2")
+        api = self.docker_run("softy-pinko-back-end:task2", 5252)
         url = self.docker_run("softy-pinko-front-end:task2", 9000)
+        self.probe("back-end", f"{api}/api/hello", 200, "Hello, World!")
         self.probe("front-end", f"{url}/", 200, "Softy-Pinko")
         self.probe("front-end", f"{url}/nope", 404, "Softy-Pinko")
 

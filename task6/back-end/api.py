@@ -67,3 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
         return http_error(InternalServerError())
 
     return app
+
+
+if __name__ == "__main__":
+    # The curriculum's way to start it, `python3 api.py`: Flask's development server on every
+    # interface, port 5252. The image runs gunicorn instead (gunicorn.conf.py).
+    create_app().run(host="0.0.0.0", port=5252)
