@@ -106,3 +106,16 @@ if [ -z "$current" ] || ! version_at_least "$current" "$MIN_COMPOSE"; then
     || die "installed Compose in $plugin_dir, but 'docker compose' runs ${current:-nothing}"
   say "installed Compose $current as a Docker CLI plugin in $plugin_dir"
 fi
+
+# 5. The curriculum's `docker-compose` spelling (task6/2-api-servers.txt), as Compose v2: the
+#    Makefile puts .venv/bin first on PATH. Compose v1 (Debian's docker-compose 1.29) would name
+#    the containers task6_back-end_1, not the task6-back-end-1 the curriculum expects.
+shim=.venv/bin/docker-compose
+# shellcheck disable=SC2016  # "$@" is for the shim to expand, not this script
+shim_text='#!/bin/sh
+# Written by tools/bootstrap.sh: `docker-compose` is Compose v2 here, as the curriculum expects.
+exec docker compose "$@"'
+if [ "$(cat "$shim" 2>/dev/null)" != "$shim_text" ]; then
+  printf '%s\n' "$shim_text" > "$shim"
+  chmod 0755 "$shim"
+fi

@@ -29,6 +29,7 @@ OTHER_PROCESSES = {
     "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
     "tests/test_deploy.py": "`python -m tools.stack`, exactly as `make up` runs it",
     "tests/test_swarm.py": "`python -m tools.swarm`, exactly as `make swarm-up` runs it",
+    "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
 }
 
