@@ -1,0 +1,105 @@
+"""The Markdown pages hold together: every relative link reaches a file, every #anchor a heading
+(GitHub's slugs), and the READMEs stay short enough that the curriculum step comes first."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = sorted(
+    page
+    for pattern in ("README.md", "task*/README.md", "docs/*.md", "BENCHMARKS.md", "SECURITY.md")
+    for page in REPO.glob(pattern)
+)
+TASK_READMES = sorted(REPO.glob("task*/README.md"))
+LINK = re.compile(r"\]\(([^)\s]+)\)")  # [text](target) and ![alt](target)
+HEADING = re.compile(r"^#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
+SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")  # https:, mailto:, ...
+
+
+def prose(page: Path) -> list[str]:
+    """The page's lines outside fenced code blocks: links and headings there are only text."""
+    lines, fenced = [], False
+    for line in page.read_text().splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor: a link shows its text, lowercase, punctuation dropped, spaces -> '-'."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """Every heading's slug; a repeated one gets -1, -2, ... as on GitHub."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    for line in prose(page):
+        if match := HEADING.match(line):
+            base = slug(match.group(1))
+            found.add(f"{base}-{seen[base]}" if base in seen else base)
+            seen[base] = seen.get(base, 0) + 1
+    return found
+
+
+def relative_links(page: Path) -> list[str]:
+    code = re.compile(r"`[^`]*`")  # a link written inside inline code is an example
+    targets = [t for line in prose(page) for t in LINK.findall(code.sub("", line))]
+    return [t for t in targets if not SCHEME.match(t)]
+
+
+def test_the_pages_are_found():
+    names = {str(p.relative_to(REPO)) for p in PAGES}
+    assert {"README.md", *(f"task{n}/README.md" for n in range(7))} <= names
+
+
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("Ship a change without failing a request", "ship-a-change-without-failing-a-request"),
+        ("What `make` installs", "what-make-installs"),
+        ("Task 6: scale the API out", "task-6-scale-the-api-out"),
+        ("CI: GitHub Actions, and `act`", "ci-github-actions-and-act"),
+        ("task0 … task6 — in [one](x.md) page", "task0--task6--in-one-page"),
+        ("tools_and_tests", "tools_and_tests"),
+    ],
+)
+def test_slugs_follow_github(heading, expected):
+    assert slug(heading) == expected
+
+
+def test_a_repeated_heading_gets_a_number(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Tests\n## Tests\n```\n# Tests\n```\n## Tests ##\n")
+    assert anchors(page) == {"tests", "tests-1", "tests-2"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_relative_link_resolves(page):
+    broken = []
+    for target in relative_links(page):
+        name, _, anchor = target.partition("#")
+        linked = (page.parent / name).resolve() if name else page
+        if not linked.is_relative_to(REPO):
+            broken.append(f"{target}: outside the repository")
+        elif not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and (linked.suffix != ".md" or anchor not in anchors(linked)):
+            broken.append(f"{target}: no heading #{anchor} in {linked.relative_to(REPO)}")
+    assert not broken, f"{page.relative_to(REPO)}: {broken}"
+
+
+@pytest.mark.parametrize("readme", TASK_READMES, ids=lambda p: p.parent.name)
+def test_a_task_readme_fits_in_150_lines(readme):
+    lines = len(readme.read_text().splitlines())
+    assert lines <= 150, f"{readme.relative_to(REPO)}: {lines} lines; move depth to docs/"
+
+
+def test_the_top_readme_fits_in_250_lines():
+    lines = len((REPO / "README.md").read_text().splitlines())
+    assert lines <= 250, f"README.md: {lines} lines; move depth to docs/"
