@@ -81,7 +81,7 @@ browser: bootstrap ## Install Playwright's own Chromium (what CI uses on GitHub:
 act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RUNNER=standin)
 	@tools/act.sh
 
-bench: bases ## The proxy's cost, what scaling buys, what shipping a change costs (BENCH=throughput|deploy)
+bench: bases ## The proxy's cost, scaling, shipping a change, image sizes (BENCH=throughput|deploy|images)
 	@tools/bootstrap.sh --packages wrk
 	@$(PYTHON) -m tools.bench --part $(BENCH)
 

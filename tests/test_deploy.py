@@ -123,7 +123,7 @@ def test_proxy_config_change_is_applied_by_a_reload(release):
     assert get(f"{release.url}/api/hello").headers["X-Proxy-Config"] == version
     assert get(f"{release.url}/").headers["X-Proxy-Config"] == version
     # Compose still records the proxy's old image: a plain `docker compose up` would recreate
-    # it (task6/README.md says so); `make up` knows better (below).
+    # it (docs/deploys.md says so); `make up` knows better (below).
     assert [line for line in compose_would_change(release, 2) if "Recreate" in line] and all(
         "-proxy-" in line for line in compose_would_change(release, 2)
     )

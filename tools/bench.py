@@ -22,8 +22,9 @@ and late and a scale step changes one replica at a time. Every figure is a media
 min-max. The generator is `wrk` (same threads and connections for every case); its own CPU time
 comes from wait4()'s rusage of that very process, so the reader can see it is not the limit.
 Writes reports/bench.json, prints a table and draws docs/charts/*.svg (tools/charts.py).
-`make bench BENCH=deploy` runs tools/bench_deploy.py (shipping a change) instead, and
-`make bench` both.
+`make bench BENCH=deploy` runs tools/bench_deploy.py (shipping a change) instead,
+`make bench BENCH=images` tools/bench_images.py (every image's size over its base, beside a naive
+curriculum image; a back-end's build cold and warm), and `make bench` all three.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools import REPO, bench_deploy, charts, cli
+from tools import REPO, bench_deploy, bench_images, charts, cli
 from tools.compose import ComposeProject, free_port
 from tools.docker import ToolError, docker, docker_json, image
 
@@ -670,6 +671,11 @@ def print_report(results: dict[str, Any]) -> None:
             f"deploy_failed_requests {deploy['deploy_failed_requests']}, deploy_s "
             f"{deploy['deploy_s']}, reload_failed_retrying {deploy['reload_failed_retrying']}"
         )
+    if "images_part" in results:
+        rows = bench_images.table(results["images_part"])
+        width = max(len(label) for label, _ in rows)
+        print("\nImages and builds")
+        print("\n".join(f"{label.ljust(width)} | {value}" for label, value in rows))
     print(f"{results['total_s']:.0f} s in all. Written: {REPORT.relative_to(REPO)}")
 
 
@@ -681,12 +687,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--part",
-        choices=["all", "throughput", "deploy"],
+        choices=["all", "throughput", "deploy", "images"],
         default="all",
-        help="throughput: the proxy and scaling; deploy: shipping a change (tools/bench_deploy.py)",
+        help="throughput: the proxy and scaling; deploy: shipping a change (tools/bench_deploy.py);"
+        " images: sizes and build times (tools/bench_images.py)",
     )
     part = parser.parse_args(argv[1:]).part
-    if part != "deploy" and not shutil.which("wrk"):
+    if part in ("all", "throughput") and not shutil.which("wrk"):
         raise ToolError("wrk is not installed: run `make bootstrap` (apt-get install wrk)")
     # A SIGTERM (CI cancelling the job) tears the stacks down as Ctrl-C would.
     previous = signal.signal(signal.SIGTERM, interrupted)
@@ -695,6 +702,7 @@ def main(argv: list[str]) -> int:
     parts: dict[str, Callable[[], None]] = {
         "throughput": lambda: results.update(measure_throughput()),
         "deploy": lambda: results.update(deploy=bench_deploy.measure(log)),
+        "images": lambda: results.update(images_part=bench_images.measure(log)),
     }
     try:
         for name, measure_part in parts.items():

@@ -12,7 +12,7 @@ Usage:
 
 Environment: PROXY_PORT (default 80), REPLICAS (default 2), SWARM_ADVERTISE_ADDR (default
 127.0.0.1: the swarm's control port listens on loopback only; give a routable address to let
-other nodes join, see task6/README.md).
+other nodes join, see docs/swarm.md).
 """
 
 from __future__ import annotations

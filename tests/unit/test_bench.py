@@ -80,3 +80,26 @@ def test_parse_mem(usage, mib):
 def test_cpu_share_is_percent_of_one_core():
     assert bench.cpu_share(2.5, 5.0) == 50.0
     assert bench.cpu_share(1.0, 0.0) == 0.0
+
+
+def test_the_images_part_reports_sizes_over_bases_and_both_build_times():
+    from tools import bench_images
+
+    size = {"mb": 120.4, "base": "ubuntu:latest", "over_base_mb": 41.2}
+    rows = dict(
+        bench_images.table(
+            {
+                "sizes": {"softy-pinko:task1": size},
+                "naive": {"mb": 480.0, "base": "ubuntu:latest", "over_base_mb": 401.0},
+                "naive_build_s": 150.2,
+                "cold_build_s": 80.5,
+                "warm_build_s": 1.2,
+            }
+        )
+    )
+    assert rows["image softy-pinko:task1"] == "120.4 MB, +41.2 MB over ubuntu:latest"
+    assert rows["naive curriculum back-end (python3-pip, pip3 install flask)"].startswith(
+        "480.0 MB, +401.0 MB"
+    )
+    assert rows["task6 back-end build, cold (--no-cache)"] == "80.5 s"
+    assert rows["task6 back-end build, warm (api.py changed)"] == "1.2 s"
