@@ -34,16 +34,23 @@ bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
 bases: bootstrap ## Pull every base image, or build a cached stand-in when offline
 	@$(PYTHON) -m tools.baseimages ensure
 
-up: bases ## Build and start the most complete stack, wait until healthy, print its URLs
+# A stack needs no package from the lock (tools/ starts it with the standard library): on a new
+# machine `make up` and `make down` do not wait for the test and lint tools to install.
+up: ## Build and start the most complete stack, wait until healthy, print its URLs
+	@tools/bootstrap.sh --bare
+	@$(PYTHON) -m tools.baseimages ensure
 	@$(PYTHON) -m tools.stack up
 
-down: bootstrap ## Stop the stack started by `make up`
+down: ## Stop the stack started by `make up`
+	@tools/bootstrap.sh --bare
 	@$(PYTHON) -m tools.stack down
 
-ps: bootstrap ## Show the containers of the `make up` stack and their health
+ps: ## Show the containers of the `make up` stack and their health
+	@tools/bootstrap.sh --bare
 	@$(PYTHON) -m tools.stack ps
 
-logs: bootstrap ## The last lines of every container's log in the `make up` stack
+logs: ## The last lines of every container's log in the `make up` stack
+	@tools/bootstrap.sh --bare
 	@$(PYTHON) -m tools.stack logs
 
 swarm-up: bases ## Deploy task6 as the Swarm stack softy-pinko (a swarm is made if none), wait until healthy
@@ -82,7 +89,7 @@ act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RU
 	@tools/act.sh
 
 bench: bases ## The proxy's cost, scaling, shipping a change, image sizes (BENCH=throughput|deploy|images)
-	@tools/bootstrap.sh --packages wrk
+	@$(if $(filter all throughput,$(BENCH)),tools/bootstrap.sh --packages wrk)
 	@$(PYTHON) -m tools.bench --part $(BENCH)
 
 cluster-up: bases ## task6 on a local Swarm of 3 engines in containers, via a registry (NODES=n)

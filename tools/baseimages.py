@@ -18,6 +18,7 @@ Usage: python -m tools.baseimages [ensure|list|status|runner|record]   (default:
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import fcntl
 import hashlib
@@ -29,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -456,10 +458,19 @@ def download_wheels(target: Path, version: str) -> None:
             )
 
 
+_DEBOOTSTRAP_INSTALL = threading.Lock()
+
+
 def debootstrap(recipe: Recipe, root: Path, log_file: Path) -> None:
     """The recipe's Debian release with its packages, into `root`."""
-    if shutil.which("debootstrap") is None:  # only stand-ins need it: installed when they do
-        run([str(REPO / "tools" / "bootstrap.sh"), "--packages", "debootstrap"], timeout=900)
+    # Only stand-ins need debootstrap: installed when they do, once for builds side by side, and
+    # --bare, so that the .venv this runs in is never rebuilt under it.
+    with _DEBOOTSTRAP_INSTALL:
+        if shutil.which("debootstrap") is None:
+            run(
+                [str(REPO / "tools" / "bootstrap.sh"), "--bare", "--packages", "debootstrap"],
+                timeout=900,
+            )
     cmd = ["debootstrap", "--variant=minbase"]
     if recipe.packages:
         cmd.append("--include=" + ",".join(recipe.packages))
@@ -690,6 +701,29 @@ def status(bases: dict[str, list[Path]]) -> None:
         print(f"{reference:24} {state}")
 
 
+def ensure_all(bases: dict[str, list[Path]]) -> None:
+    """Every base of the repo present, the stand-ins built side by side: their builds wait on
+    the archive more than on a CPU, and a new machine builds two. Every failure is said."""
+    requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
+    started = time.monotonic()
+    # One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) would
+    # otherwise build the same stand-in side by side.
+    with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases) or 1) as pool:
+            builds = {
+                ref: pool.submit(ensure, ref, BUILD_CODE, requirements, pinned=pins.get(ref))
+                for ref in sorted(bases)
+            }
+    failed = {ref: error for ref, build in builds.items() if (error := build.exception())}
+    for reference, error in failed.items():
+        log(f"{reference}: failed: {error}")
+    if failed:
+        raise next(iter(failed.values()))
+    log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "ensure"
     bases = bases_in_repo()
@@ -713,16 +747,7 @@ def main(argv: list[str]) -> int:
     if command != "ensure":
         print(__doc__, file=sys.stderr)
         return 2
-    requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
-    started = time.monotonic()
-    # One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) would
-    # otherwise build the same stand-in side by side.
-    with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
-        for reference in sorted(bases):
-            ensure(reference, BUILD_CODE, requirements, pinned=pins.get(reference))
-    log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
+    ensure_all(bases)
     return 0
 
 

@@ -4,6 +4,11 @@
 # Compose v2 CLI plugin, and the host packages a target asks for.
 #
 #   tools/bootstrap.sh                      the engine check, .venv, Compose
+#   tools/bootstrap.sh --bare [--packages PKG...]
+#                                           the same, but a new .venv gets no packages, and a
+#                                           bare one is left so: what `make up` and `make down`
+#                                           run (tools/ needs only the standard library to start
+#                                           a stack); any other target fills .venv from the lock
 #   tools/bootstrap.sh --packages PKG...    those Debian packages too, when missing. Each is
 #                                           asked for only where it is needed: chromium by a
 #                                           test run that selects a browser test (tools/browser.py),
@@ -28,6 +33,11 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 MIN_COMPOSE=2.26.0
 
 packages=()
+bare=false
+if [ "${1:-}" = --bare ]; then
+  bare=true
+  shift
+fi
 if [ "${1:-}" = --packages ]; then
   shift
   packages=("$@")
@@ -72,7 +82,11 @@ command -v "$python" >/dev/null 2>&1 || die "$python is missing: install Python 
   || die "$("$python" --version) is too old: the tools need Python 3.11 or later (PYTHON=python3.12 make ...)"
 stamp=.venv/.requirements.sha256
 want="$(sha256sum "$requirements" | cut -d' ' -f1) $("$python" --version)"
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+if $bare && [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $("$python" --version), no packages yet (the first target that needs them installs $requirements)"
+  "$python" -m venv .venv
+  echo "bare $("$python" --version)" > "$stamp"
+elif ! $bare && { [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
   say "creating .venv with $("$python" --version) and $requirements"
   rm -rf .venv
   "$python" -m venv .venv
