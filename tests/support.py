@@ -25,6 +25,35 @@ from tools.docker import (
     wait_container_healthy,
 )
 
+# The commands the curriculum's task statements print (../shared/CURRICULUM.md), run from inside
+# each task's folder; task3 names its images and containers but prints no command, so task2's
+# with those names. tests/test_curriculum.py runs them; each task's README shows them.
+COMMANDS = {
+    "task0": [
+        "docker build -f ./Dockerfile -t softy-pinko:task0 .",
+        "docker run -it --rm --name softy-pinko-task0 softy-pinko:task0",
+    ],
+    "task1": [
+        "docker build -f ./Dockerfile -t softy-pinko:task1 .",
+        "docker run -p 5252:5252 -it --rm --name softy-pinko-task1 softy-pinko:task1",
+    ],
+    "task2": [
+        "docker build -f ./front-end/Dockerfile -t softy-pinko-front-end:task2 ./front-end",
+        "docker run -p 9000:9000 -it --rm --name softy-pinko-front-end-task2 "
+        "softy-pinko-front-end:task2",
+    ],
+    "task3": [
+        "docker build -f ./back-end/Dockerfile -t softy-pinko-back-end:task3 ./back-end",
+        "docker build -f ./front-end/Dockerfile -t softy-pinko-front-end:task3 ./front-end",
+        "docker run -p 5252:5252 -it --rm --name softy-pinko-back-end-task3 "
+        "softy-pinko-back-end:task3",
+        "docker run -p 9000:9000 -it --rm --name softy-pinko-front-end-task3 "
+        "softy-pinko-front-end:task3",
+    ],
+    "task4": ["docker-compose up"],
+    "task5": ["docker-compose up"],
+    "task6": ["docker-compose up --scale back-end=2"],
+}
 T = TypeVar("T")
 REPORTS = REPO / "reports"
 _built: dict[str, float] = {}

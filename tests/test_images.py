@@ -41,7 +41,7 @@ class Image:
         return 5252 if self.component == "back-end" else 9000
 
     def __str__(self):
-        return f"{self.task}/{self.component}"
+        return f"{self.task}/{self.folder or self.component}".replace("/.", "")
 
 
 # The curriculum's image tags; task1's files are at the task's root, as the curriculum has them.

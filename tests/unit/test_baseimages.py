@@ -113,14 +113,16 @@ def test_cache_key_changes_only_where_inputs_change():
     tool = "tool v1"
     reqs = {"task1/requirements.txt": "flask==3.1.3\n"}
     bumped = {"task1/requirements.txt": "flask==3.1.4\n"}
-    python, nginx = bi.recipe_for("ubuntu:latest"), bi.recipe_for("nginx:latest")
+    ubuntu, nginx = bi.recipe_for("ubuntu:latest"), bi.recipe_for("nginx:latest")
     # A requirement bump rebuilds the stand-in that carries the wheelhouse, and only it.
-    assert bi.cache_key(python, tool, reqs) != bi.cache_key(python, tool, bumped)
+    assert bi.cache_key(ubuntu, tool, reqs) != bi.cache_key(ubuntu, tool, bumped)
     assert bi.cache_key(nginx, tool, reqs) == bi.cache_key(nginx, tool, bumped)
-    # ... and it reuses the bootstrapped filesystem.
-    assert bi.rootfs_key(python, tool) == bi.rootfs_key(python, "tool v1")
+    # ... and a change above the filesystem (the wheelhouse's layer) reuses the bootstrapped one.
+    relayered = dataclasses.replace(ubuntu, dockerfile=ubuntu.dockerfile + "\nENV X=1\n")
+    assert bi.cache_key(relayered, tool, reqs) != bi.cache_key(ubuntu, tool, reqs)
+    assert bi.rootfs_key(relayered, tool) == bi.rootfs_key(ubuntu, tool)
     # Nothing changed: the same key.
-    assert bi.cache_key(python, tool, dict(reqs)) == bi.cache_key(python, tool, reqs)
+    assert bi.cache_key(ubuntu, tool, dict(reqs)) == bi.cache_key(ubuntu, tool, reqs)
     # The tool itself or the recipe changed: every stand-in is rebuilt.
     assert bi.cache_key(nginx, "tool v2", reqs) != bi.cache_key(nginx, tool, reqs)
     changed = dataclasses.replace(nginx, packages=("nginx", "curl"))

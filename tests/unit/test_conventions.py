@@ -36,8 +36,12 @@ def compose(task: str) -> dict:
 
 
 def published(service: dict) -> list[str]:
-    """Host:container port pairs, with the file's ${VAR:-default} host ports at their default."""
-    return [re.sub(r"\$\{\w+:-(\d+)\}", r"\1", str(p)) for p in service.get("ports", [])]
+    """Host:container port pairs, each host port a ${NAME_PORT:-default} that an environment
+    variable can move (CONVENTIONS.md), read at its default."""
+    ports = [str(p) for p in service.get("ports", [])]
+    fixed = [p for p in ports if not re.fullmatch(r"\$\{[A-Z_]+_PORT:-\d+\}:\d+", p)]
+    assert not fixed, f"host ports no variable can move: {fixed}"
+    return [re.sub(r"\$\{\w+:-(\d+)\}", r"\1", p) for p in ports]
 
 
 def nginx_routes(conf: str) -> dict[str, str]:
@@ -71,7 +75,12 @@ def test_task1_has_its_dockerfile_and_api_at_its_root_and_no_back_end_folder_yet
 @pytest.mark.parametrize("task", BACK_ENDS)
 def test_back_end_starts_from_task0_s_ubuntu_with_python_and_pip3_from_apt(task):
     steps, commands = instructions(BACK_ENDS[task]), runs(BACK_ENDS[task])
-    assert steps[0][0] == "FROM" and steps[0][1].split()[0] == "ubuntu:latest"
+    stages: list[str] = []
+    for keyword, args in steps:
+        if keyword == "FROM":  # every stage starts from the latest Ubuntu or from a stage
+            base, *alias = args.split()
+            assert base == "ubuntu:latest" or base in stages, f"FROM {args}"
+            stages += alias[1:]
     assert re.search(r"apt-get update .*apt-get upgrade -y", commands)
     installs = " ".join(re.findall(r"apt-get install ([^&]*)", commands)).split()
     assert {"python3", "python3-pip"} <= set(installs), installs
@@ -94,9 +103,17 @@ def test_back_end_installs_flask_with_pip3_works_in_app_and_listens_on_5252(task
 
 
 def test_task2_moved_task1_s_back_end_into_back_end():
-    for name in ("Dockerfile", "api.py", "gunicorn.conf.py", "requirements.txt"):
-        moved = (REPO / "task2" / "back-end" / name).read_text()
-        assert moved == (REPO / "task1" / name).read_text() or name == "Dockerfile", name
+    names = [".dockerignore", "api.py", "gunicorn.conf.py", "requirements.in", "requirements.txt"]
+    for name in names:
+        assert (REPO / "task2" / "back-end" / name).read_text() == (
+            REPO / "task1" / name
+        ).read_text()
+    # The Dockerfile too, but for its comments and the image's title.
+    task1, task2 = (
+        [s for s in instructions(folder) if not s[1].startswith("org.opencontainers.image.title")]
+        for folder in (REPO / "task1", REPO / "task2" / "back-end")
+    )
+    assert task1 == task2
 
 
 @pytest.mark.parametrize("task", ["task3", "task4"])
@@ -181,3 +198,13 @@ def test_the_scaling_command_file_holds_the_curriculum_command():
     """task6/2-api-servers.txt: "the exact docker-compose command", with its newline."""
     command = (REPO / "task6" / "2-api-servers.txt").read_bytes()
     assert command == b"docker-compose up --scale back-end=2\n"
+
+
+def test_every_task_readme_shows_the_curriculum_s_commands():
+    from support import COMMANDS  # the commands tests/test_curriculum.py runs
+
+    for task, commands in COMMANDS.items():
+        readme = (REPO / task / "README.md").read_text()
+        missing = [c for c in commands if c not in readme]
+        assert not missing, f"{task}/README.md does not show {missing}"
+    assert (REPO / "task6" / "2-api-servers.txt").read_text() == COMMANDS["task6"][0] + "\n"

@@ -35,7 +35,7 @@ def test_components_carry_package_urls_for_their_ecosystem():
         debian=sbom.parse_dpkg_status(STATUS),
         python=[
             sbom.python_dist(
-                "usr/local/lib/python3.13/site-packages/flask-3.1.3.dist-info/METADATA",
+                "opt/venv/lib/python3.13/site-packages/flask-3.1.3.dist-info/METADATA",
                 "Metadata-Version: 2.4\nName: Flask\nVersion: 3.1.3\n\nLong description\n",
             )
         ],
