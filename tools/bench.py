@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 from tools import REPO, bench_deploy, bench_images, charts, cli
 from tools.compose import ComposeProject, free_port
-from tools.docker import ToolError, docker, docker_json, image
+from tools.docker import ToolError, docker, docker_json
 
 TASK = "task6"
 PROJECT = "bench-task6"
@@ -68,11 +68,6 @@ RATE_SECONDS = 5
 REPLICA_CPUS = 0.5
 ISOLATED_REPLICA_CPUS = 1.0  # proxy vs direct: the replica's CPU, the rest has the other core
 PATH = "/api/hello"
-IMAGES = {  # image -> its base
-    "softy-pinko-back-end:task6": "ubuntu:latest",
-    "softy-pinko-proxy:task6": "nginx:latest",
-    "softy-pinko-front-end:task6": "nginx:latest",
-}
 OVERRIDE = """\
 # Written by tools/bench.py: publish each replica on 127.0.0.1 for the direct measurement.
 services:
@@ -199,20 +194,12 @@ def memory(project: ComposeProject) -> dict[str, float]:
     return {row["Name"]: round(parse_mem(row["MemUsage"]), 1) for row in rows}
 
 
-def image_sizes() -> dict[str, Any]:
-    sizes = {}
-    for name, base in IMAGES.items():
-        built, parent = image(name), image(base)
-        if built is None or parent is None:
-            raise ToolError(f"{name} or {base} is missing: `make bases`, then build the stack")
-        added = built.size - parent.size
-        sizes[name] = {
-            "mb": round(built.size / 1e6, 1),
-            "base": base,
-            "over_base_mb": round(added / 1e6, 3),
-            "over_base_bytes": added,
-        }
-    return sizes
+def image_sizes(project: ComposeProject) -> dict[str, Any]:
+    """Each image of the stack, and what it adds to the base its Dockerfile names."""
+    services = project.config()["services"].values()
+    return {
+        s["image"]: bench_images.size_of(s["image"], Path(s["build"]["context"])) for s in services
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,7 +367,7 @@ def start(project: ComposeProject, results: dict[str, Any]) -> None:
     built = time.monotonic()
     project.run("build", "--quiet", timeout=900)
     results["build_s"] = round(time.monotonic() - built, 1)
-    results["images"] = image_sizes()
+    results["images"] = image_sizes(project)
     log("cold start: create and start the stack with 1 replica, until healthy")
     started = time.monotonic()
     project.run(
@@ -610,8 +597,8 @@ def throughput_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 def other_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for name, size in results["images"].items():
-        added = size["over_base_bytes"]
-        added_text = f"{added / 1e6:.1f} MB" if abs(added) >= 1e5 else f"{added / 1e3:.1f} kB"
+        added = size["over_base_mb"]
+        added_text = f"{added:.1f} MB" if abs(added) >= 0.1 else f"{added * 1e3:.1f} kB"
         rows.append(
             (f"image {name} MB", f"{size['mb']:.1f} (+{added_text} over {size['base']})", "")
         )

@@ -42,18 +42,22 @@ def size(reference: str, base: str) -> dict[str, Any]:
     return {
         "mb": round(built.size / 1e6, 1),
         "base": base,
-        "over_base_mb": round((built.size - parent.size) / 1e6, 1),
+        "over_base_mb": round((built.size - parent.size) / 1e6, 3),
     }
+
+
+def size_of(reference: str, context: Path) -> dict[str, Any]:
+    """The image's size over the base that its Dockerfile (in `context`) names last."""
+    return size(reference, bases_in_dockerfile((context / "Dockerfile").read_text())[-1])
 
 
 def task_images() -> dict[str, dict[str, Any]]:
     """{image: its size} for every task's images (built when missing or stale)."""
-    sizes = {}
-    for task in sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir()):
-        for reference, context in sbom.images_of(task).items():
-            base = bases_in_dockerfile((Path(context) / "Dockerfile").read_text())[-1]
-            sizes[reference] = size(reference, base)
-    return sizes
+    return {
+        reference: size_of(reference, Path(context))
+        for task in sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir())
+        for reference, context in sbom.images_of(task).items()
+    }
 
 
 def timed(step: Callable[[], None]) -> float:
