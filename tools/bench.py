@@ -597,10 +597,12 @@ def throughput_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 def other_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for name, size in results["images"].items():
-        added = size["over_base_mb"]
-        added_text = f"{added:.1f} MB" if abs(added) >= 0.1 else f"{added * 1e3:.1f} kB"
         rows.append(
-            (f"image {name} MB", f"{size['mb']:.1f} (+{added_text} over {size['base']})", "")
+            (
+                f"image {name} MB",
+                f"{size['mb']:.1f} ({bench_images.over_base(size)} over {size['base']})",
+                "",
+            )
         )
     rows.append(
         ("cold start to healthy (create, 1 replica) s", f"{results['cold_start_s']:.1f}", "")

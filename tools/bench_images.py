@@ -92,16 +92,22 @@ def measure(log: Callable[[str], None]) -> dict[str, Any]:
     return results
 
 
+def over_base(size: dict[str, Any]) -> str:
+    """`+41.3 MB over ubuntu:latest`, or in kB where a config file is all an image adds."""
+    added = size["over_base_mb"]
+    return f"+{added:.1f} MB" if abs(added) >= 0.1 else f"+{added * 1e3:.1f} kB"
+
+
 def table(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
-        (f"image {name}", f"{s['mb']:.1f} MB, +{s['over_base_mb']:.1f} MB over {s['base']}")
+        (f"image {name}", f"{s['mb']:.1f} MB, {over_base(s)} over {s['base']}")
         for name, s in results["sizes"].items()
     ]
     naive = results["naive"]
     rows.append(
         (
             "naive curriculum back-end (python3-pip, pip3 install flask)",
-            f"{naive['mb']:.1f} MB, +{naive['over_base_mb']:.1f} MB over {naive['base']}, "
+            f"{naive['mb']:.1f} MB, {over_base(naive)} over {naive['base']}, "
             f"built in {results['naive_build_s']:.1f} s",
         )
     )
