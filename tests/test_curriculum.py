@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import re
 import signal
 import socket
 import struct
@@ -164,6 +165,18 @@ def healthy(terminal: Terminal, *names: str) -> None:
     poll(all_up, timeout=UP_TIMEOUT, what=f"{', '.join(names)} running and healthy", interval=1)
 
 
+@contextlib.contextmanager
+def docker_run(task: str, command: str) -> Iterator[Terminal]:
+    """One of the curriculum's `docker run -p H:C -it --rm --name NAME` commands, healthy,
+    until Ctrl-C; its name and host port come from the command itself."""
+    (name,) = re.findall(r"--name (\S+)", command)
+    nothing_of_the_learner_s([name])
+    free_ports(*(int(port) for port in re.findall(r"-p (\d+):", command)))
+    with started(command, REPO / task, [name]) as terminal:
+        healthy(terminal, name)
+        yield terminal
+
+
 def hello(url: str) -> None:
     def answered() -> str:
         response = get(url)
@@ -206,21 +219,15 @@ def test_task0_prints_hello_world_through_its_terminal():
 
 def test_task1_serves_hello_on_5252():
     build, serve = COMMANDS["task1"]
-    nothing_of_the_learner_s(["softy-pinko-task1"])
     finished(build, REPO / "task1")
-    free_ports(5252)
-    with started(serve, REPO / "task1", ["softy-pinko-task1"]) as terminal:
-        healthy(terminal, "softy-pinko-task1")
+    with docker_run("task1", serve):
         hello("http://127.0.0.1:5252/api/hello")
 
 
 def test_task2_front_end_serves_the_page_on_9000():
     build, serve = COMMANDS["task2"]
-    nothing_of_the_learner_s(["softy-pinko-front-end-task2"])
     finished(build, REPO / "task2")
-    free_ports(9000)
-    with started(serve, REPO / "task2", ["softy-pinko-front-end-task2"]) as terminal:
-        healthy(terminal, "softy-pinko-front-end-task2")
+    with docker_run("task2", serve):
         page = wait_until(lambda: get("http://127.0.0.1:9000/"), 60, "the page on 9000")
         assert page.status_code == 200 and "Softy-Pinko" in page.text
 
@@ -228,17 +235,9 @@ def test_task2_front_end_serves_the_page_on_9000():
 @pytest.mark.browser
 def test_task3_page_shows_the_back_end_s_hello_then_its_absence(page):
     builds, runs = COMMANDS["task3"][:2], COMMANDS["task3"][2:]
-    names = ["softy-pinko-back-end-task3", "softy-pinko-front-end-task3"]
-    nothing_of_the_learner_s(names)
     for build in builds:
         finished(build, REPO / "task3")
-    free_ports(5252, 9000)
-    with (
-        started(runs[0], REPO / "task3", names[:1]) as api,
-        started(runs[1], REPO / "task3", names[1:]) as web,
-    ):
-        healthy(api, names[0])
-        healthy(web, names[1])
+    with docker_run("task3", runs[0]) as api, docker_run("task3", runs[1]):
         # The page calls http://localhost:5252 from http://localhost:9000, cross-origin.
         check_page_hello_then_error(page, "http://localhost:9000/", api.stop, "task3")
         assert page.locator("h1#dynamic-content").count() == 1
