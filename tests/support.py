@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tools import REPO, baseimages
+from tools import REPO
 from tools.docker import (
     Container,
     build,
@@ -72,10 +72,6 @@ def image_size_mb(reference: str) -> float:
     found = image(reference)
     assert found is not None, f"no image {reference}"
     return found.size / 1e6
-
-
-def base_of(dockerfile: Path) -> str:
-    return baseimages.bases_in_dockerfile(dockerfile.read_text())[-1]
 
 
 def wait_until(

@@ -107,6 +107,13 @@ def bases_in_dockerfile(text: str) -> list[str]:
     return bases
 
 
+def final_base(context: Path) -> str:
+    """The base image that the last stage of the Dockerfile in `context` builds on ("" for
+    none: `FROM scratch`)."""
+    bases = bases_in_dockerfile((context / "Dockerfile").read_text())
+    return bases[-1] if bases else ""
+
+
 def dockerfiles(root: Path = REPO) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):

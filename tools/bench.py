@@ -640,6 +640,12 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    print(f"\n{title}")
+    print("\n".join(f"{label.ljust(width)} | {value}" for label, value in rows))
+
+
 def print_report(results: dict[str, Any]) -> None:
     print()
     if "machine" in results:
@@ -651,20 +657,17 @@ def print_report(results: dict[str, Any]) -> None:
             f"start, {' '.join(results['loadavg_at_end'])} at end."
         )
     if "deploy" in results:
-        rows = bench_deploy.table(results["deploy"])
-        width = max(len(label) for label, _ in rows)
-        print("\nShipping a change, under 8 keep-alive clients (tools/load.py mix)")
-        print("\n".join(f"{label.ljust(width)} | {value}" for label, value in rows))
+        print_rows(
+            "Shipping a change, under 8 keep-alive clients (tools/load.py mix)",
+            bench_deploy.table(results["deploy"]),
+        )
         deploy = results["deploy"]
         print(
             f"deploy_failed_requests {deploy['deploy_failed_requests']}, deploy_s "
             f"{deploy['deploy_s']}, reload_failed_retrying {deploy['reload_failed_retrying']}"
         )
     if "images_part" in results:
-        rows = bench_images.table(results["images_part"])
-        width = max(len(label) for label, _ in rows)
-        print("\nImages and builds")
-        print("\n".join(f"{label.ljust(width)} | {value}" for label, value in rows))
+        print_rows("Images and builds", bench_images.table(results["images_part"]))
     print(f"{results['total_s']:.0f} s in all. Written: {REPORT.relative_to(REPO)}")
 
 

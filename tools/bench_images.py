@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import REPO, sbom
-from tools.baseimages import bases_in_dockerfile
+from tools.baseimages import final_base
 from tools.docker import ToolError, build, image, remove_images
 
 TAG = "bench-images"
@@ -48,7 +48,7 @@ def size(reference: str, base: str) -> dict[str, Any]:
 
 def size_of(reference: str, context: Path) -> dict[str, Any]:
     """The image's size over the base that its Dockerfile (in `context`) names last."""
-    return size(reference, bases_in_dockerfile((context / "Dockerfile").read_text())[-1])
+    return size(reference, final_base(context))
 
 
 def task_images() -> dict[str, dict[str, Any]]:

@@ -35,7 +35,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from tools import REPO, cli
-from tools.baseimages import STANDIN_LABEL, bases_in_dockerfile
+from tools.baseimages import STANDIN_LABEL, final_base
 from tools.compose import ComposeProject
 from tools.docker import ToolError, build, docker, docker_json, image, run
 
@@ -138,8 +138,8 @@ def components(contents: Contents) -> list[Component]:
 def base_of(context: str) -> list[Property]:
     """The base image a build used, as SBOM properties: its tag, its image ID, and its registry
     digest when it was pulled (a stand-in, built offline, has none and says so)."""
-    bases = bases_in_dockerfile((Path(context) / "Dockerfile").read_text())
-    found = docker_json("image", "inspect", bases[-1]) if bases else []
+    base = final_base(Path(context))
+    found = docker_json("image", "inspect", base) if base else []
     if not found:
         return []
     digests = found[0].get("RepoDigests") or []
@@ -151,7 +151,7 @@ def base_of(context: str) -> list[Property]:
         + ("a stand-in built offline" if labels.get(STANDIN_LABEL) == "true" else "built locally")
     )
     return [
-        Property(name="softy-pinko:base.name", value=bases[-1]),
+        Property(name="softy-pinko:base.name", value=base),
         Property(name="softy-pinko:base.id", value=found[0]["Id"]),
         Property(name="softy-pinko:base.digest", value=digest),
     ]
