@@ -18,12 +18,15 @@ BENCH       ?= all
 JOB         ?=
 RUNNER      ?= host
 NODES       ?= 3
+REPO        ?=
+TASKS       ?=
+LIST        ?=
 export JOB RUNNER NODES
 export REPLICAS PROXY_PORT
 
 .PHONY: help bootstrap bases up down ps logs swarm-up swarm-down swarm-ps test test-unit lint loadtest \
         smoke e2e browser act bench lock audit sbom cluster-up cluster-ps cluster-down \
-        cluster-deploy clean
+        cluster-deploy check clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -114,6 +117,10 @@ audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying no
 
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
 	@$(PYTHON) -m tools.sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
+
+check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=task0,task3; LIST=1)
+	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPO),,echo "make check: name the repository: make check REPO=path/to/repository" >&2; exit 2))
+	@$(if $(LIST),,$(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) "$(REPO)")
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tools import REPO
+from tools import REPO, browser
 from tools.docker import (
     Container,
     build,
@@ -137,15 +137,7 @@ def json_body(response: requests.Response) -> dict[str, Any]:
 
 # --- browser ----------------------------------------------------------------------------------
 # Debian's chromium, a Chrome, or Playwright's own build: tools/browser.py chooses (CHROMIUM=...).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM_ARGS = browser.CHROMIUM_ARGS
 
 
 def screenshot(page, name: str) -> Path:

@@ -19,6 +19,7 @@ Usage: python -m tools.baseimages [ensure|list|status|runner|record]   (default:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tools import REPO, cli
@@ -209,6 +211,29 @@ CMD ["/bin/bash"]
 """,
 )
 
+# Learners' other bases, for `make check` (tools/check): Ubuntu 22.04 (two of fourteen learners'
+# repositories), and the official Python images. Neither is externally managed, so a learner's
+# system-wide `pip3 install` works there as on the real image: dpkg never installs the marker.
+_NOT_EXTERNALLY_MANAGED = """
+echo 'path-exclude=/usr/lib/python3*/EXTERNALLY-MANAGED' \
+    > /etc/dpkg/dpkg.cfg.d/not-externally-managed
+rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+"""
+_UBUNTU_JAMMY = dataclasses.replace(
+    _UBUNTU,
+    name="ubuntu-jammy",
+    release="bookworm",
+    python_version="3.11",  # Ubuntu 22.04 has 3.10; bookworm's is the nearest Debian has
+    setup=_UBUNTU.setup + _NOT_EXTERNALLY_MANAGED,
+)
+_PYTHON = dataclasses.replace(
+    _UBUNTU,
+    name="python",
+    packages=("python3", "python3-pip", "python3-venv", "python-is-python3"),
+    setup=_UBUNTU.setup + _NOT_EXTERNALLY_MANAGED,
+    dockerfile=_UBUNTU.dockerfile.replace('CMD ["/bin/bash"]', 'CMD ["python3"]'),
+)
+
 _NGINX = Recipe(
     name="nginx",
     release="forky",
@@ -318,8 +343,9 @@ ENTRYPOINT ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.ym
 )
 
 
-def recipe_for(reference: str) -> Recipe:
-    """The stand-in recipe for an official image reference, or a clear error."""
+def recipe_for(reference: str, learners: bool = False) -> Recipe:
+    """The stand-in recipe for an official image reference, or a clear error. `learners`: also
+    the bases learners' Dockerfiles name (`make check`); this repository names only its two."""
     repo, _, tag = reference.partition(":")
     tag = tag or "latest"
     repo = repo.removeprefix("docker.io/").removeprefix("library/")
@@ -327,6 +353,14 @@ def recipe_for(reference: str) -> Recipe:
         return _UBUNTU
     if repo == "nginx" and tag == "latest":
         return _NGINX
+    if learners and repo == "ubuntu" and tag in {"24.04", "noble"}:
+        return _UBUNTU
+    if learners and repo == "ubuntu" and tag in {"22.04", "jammy"}:
+        return _UBUNTU_JAMMY
+    if learners and repo == "nginx" and "alpine" not in tag:
+        return _NGINX
+    if learners and repo == "python" and tag.startswith("3") and "alpine" not in tag:
+        return _PYTHON
     if reference == RUNNER_IMAGE:
         return _RUNNER
     if reference == NODE_IMAGE:
@@ -665,9 +699,10 @@ def ensure(
     requirements: dict[str, str],
     pull_first: bool = True,
     pinned: str | None = None,
+    learners: bool = False,
 ) -> None:
     try:
-        recipe: Recipe | None = recipe_for(reference)
+        recipe: Recipe | None = recipe_for(reference, learners)
     except ToolError:
         recipe = None  # fine, as long as the image is present or pullable
     key = cache_key(recipe, tool_source, requirements) if recipe else ""
@@ -682,7 +717,7 @@ def ensure(
     if pull_first and fetch(reference, pinned) == "pulled":
         log(f"{reference}: ready in {time.monotonic() - started:.1f}s")
         return
-    recipe = recipe or recipe_for(reference)  # no recipe: its clear error
+    recipe = recipe or recipe_for(reference, learners)  # no recipe: its clear error
     log(
         f"{reference}: {'registry unreachable, ' if pull_first else ''}building a stand-in from "
         f"Debian {recipe.release}"
@@ -708,15 +743,51 @@ def status(bases: dict[str, list[Path]]) -> None:
         print(f"{reference:24} {state}")
 
 
+def repo_requirements() -> dict[str, str]:
+    """The requirements files a wheelhouse holds, by path: part of a Python stand-in's key."""
+    return {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
+
+
+@contextlib.contextmanager
+def one_builder() -> Iterator[None]:
+    """One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) or a
+    `make check` beside a `make test` would otherwise build the same stand-in side by side."""
+    with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+_ready: set[str] = set()
+
+
+def ensure_learner_base(reference: str) -> None:
+    """A base a learner's Dockerfile names, pulled or stood in for (`make check`); said only
+    when something must be fetched or built."""
+    if reference in _ready:
+        return
+    labels = image_labels(reference)
+    if labels is not None and labels.get(STANDIN_LABEL) != "true":
+        _ready.add(reference)  # the official image, already here
+        return
+    if labels is not None:  # a stand-in: up to date if its key is the recipe's
+        key = cache_key(recipe_for(reference, learners=True), BUILD_CODE, repo_requirements())
+        if labels.get(KEY_LABEL) == key:
+            _ready.add(reference)
+            return
+    with one_builder():
+        pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
+        ensure(
+            reference, BUILD_CODE, repo_requirements(), pinned=pins.get(reference), learners=True
+        )
+    _ready.add(reference)
+
+
 def ensure_all(bases: dict[str, list[Path]]) -> None:
     """Every base of the repo present, the stand-ins built side by side: their builds wait on
     the archive more than on a CPU, and a new machine builds two. Every failure is said."""
-    requirements = {str(p.relative_to(REPO)): p.read_text() for p in requirements_files()}
+    requirements = repo_requirements()
     started = time.monotonic()
-    # One builder at a time on this engine: parallel CI jobs (act runs a matrix at once) would
-    # otherwise build the same stand-in side by side.
-    with open(Path(tempfile.gettempdir()) / "softy-pinko-baseimages.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with one_builder():
         pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(bases) or 1) as pool:
             builds = {

@@ -27,6 +27,17 @@ from pathlib import Path
 from tools import REPO, cli
 from tools.docker import ToolError, run
 
+# Headless, in a container or on a runner: no sandbox (it needs user namespaces), and nothing
+# that reaches out on its own (updates, sync, QUIC).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 MAX_LAG = 6  # Chromium ships a major version every four weeks: about half a year
 
 

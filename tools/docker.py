@@ -53,8 +53,10 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     stdin: Any = None,
+    inherit_env: bool = True,
 ) -> Completed:
-    """Run a command to its end, capturing its output; `env` adds to the environment."""
+    """Run a command to its end, capturing its output; `env` adds to the environment (or, with
+    `inherit_env=False`, is all of it)."""
     name = " ".join(cmd[:3])
     try:
         proc = subprocess.run(
@@ -64,7 +66,7 @@ def run(
             check=False,
             cwd=cwd,
             stdin=stdin,
-            env={**os.environ, **env} if env else None,
+            env=({**os.environ, **env} if inherit_env else dict(env)) if env is not None else None,
         )
     except subprocess.TimeoutExpired:
         raise ToolError(f"`{name}` did not finish in {timeout:.0f}s") from None
@@ -177,6 +179,9 @@ class Container:
     host_config: dict[str, Any]
     networks: dict[str, dict[str, Any]]  # network -> endpoint (Aliases, IPAddress, IPAMConfig)
     mounts: list[dict[str, Any]]
+    # "5252/tcp" -> the host ports it is published on
+    ports: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    pid: int = 0  # its first process, as the host sees it (0 when it is not running)
 
     @property
     def running_and_healthy(self) -> bool:
@@ -217,6 +222,11 @@ class Container:
             host_config=data.get("HostConfig") or {},
             networks=data["NetworkSettings"].get("Networks") or {},
             mounts=data.get("Mounts") or [],
+            ports={
+                port: [int(b["HostPort"]) for b in bindings or [] if b.get("HostPort")]
+                for port, bindings in (data["NetworkSettings"].get("Ports") or {}).items()
+            },
+            pid=data["State"].get("Pid", 0),
         )
 
 

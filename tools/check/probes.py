@@ -1,0 +1,205 @@
+"""How the checks ask a running task something: an HTTP request, a page in a real browser, and
+which replica answered a request when the answers do not say.
+
+Which replica answered is read from the engine, not from the answer (a learner's back-end sends
+no header naming itself): the bytes each replica's network interface has received, read from the
+host before and after each request, one request at a time. The replica whose count moved served
+it (its answer has come back, so the request has been counted); the proxy's connections to the
+others carry nothing meanwhile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tools import browser
+from tools.docker import Container, ToolError, docker
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> Answer:
+    """One GET; an HTTP error status is an answer too. OSError when nothing answers."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1
+            body = response.read(65536).decode(errors="replace")
+            return Answer(
+                response.status, {k.lower(): v for k, v in response.headers.items()}, body
+            )
+    except urllib.error.HTTPError as error:
+        body = error.read(65536).decode(errors="replace")
+        return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, body)
+
+
+def wait_answer(url: str, timeout: float, still_up: Callable[[], str | None]) -> Answer | str:
+    """The first 200 of `url` within `timeout` (a server, or a proxy's upstream, may take a
+    while to start), else its last answer, or why there was none: `still_up()` says why the
+    server is gone (a container that exited), or the wait ran out."""
+    deadline = time.monotonic() + timeout
+    last: Answer | str = ""
+    while time.monotonic() < deadline:
+        try:
+            last = get(url, timeout=3)
+            if last.status == 200:
+                return last
+        except OSError as error:
+            last = str(getattr(error, "reason", error))
+        gone = still_up()
+        if gone:
+            return gone
+        time.sleep(0.5)
+    if isinstance(last, Answer):
+        return last
+    return f"nothing answered {url} within {timeout:.0f}s (last error: {last})"
+
+
+def exited(found: list[Container]) -> str | None:
+    """Why one of these containers is no longer running (its last log line), or None."""
+    for container in found:
+        state = docker(
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            container.id,
+            check=False,
+        ).split()
+        if not state or state[0] in ("exited", "dead"):
+            said = last_log_line(container.id)
+            code = state[1] if len(state) > 1 else "?"
+            return f"{container.name or container.id[:12]} exited (code {code}): {said}"
+    return None
+
+
+def last_log_line(container_id: str) -> str:
+    out = docker("logs", "--tail", "20", container_id, check=False, timeout=30) or ""
+    lines = [ln for ln in out.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.search(r"error|emerg|Traceback|No such|not found", ln, re.I)]
+    return (errors or lines or ["no output"])[-1].strip()[:300]
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (tools/browser.py chooses which), as a Playwright browser."""
+    from playwright.sync_api import sync_playwright
+
+    chosen, _ = browser.prepare()  # Debian's chromium, installed the first time it is needed
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chosen.path, headless=True, args=browser.CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclasses.dataclass
+class PageView:
+    text: str | None  # the element's text; None when the page has no such element
+    console: list[str]  # what the page's script said went wrong (a CORS refusal, say)
+
+
+def page_text(
+    launched: Any, url: str, ports: dict[int, int], selector: str, expected: str, timeout: float
+) -> PageView:
+    """Open `url` in a fresh browser context and wait until `selector`'s text is `expected`
+    (or `timeout`). `ports` maps a port the learner's files name (5252, 9000, 80) to where the
+    checker published it: the page and its script see the learner's own URLs."""
+    context = launched.new_context()
+    console: list[str] = []
+
+    def reroute(route: Any) -> None:
+        match = re.match(
+            r"^(https?)://(localhost|127\.0\.0\.1)(?::(\d+))?(/.*)?$", route.request.url
+        )
+        if not match:
+            route.abort()  # the page reaches nothing but the learner's own stack
+            return
+        port = int(match.group(3) or 80)
+        if port not in ports:
+            route.abort()
+            return
+        # Fetched here and handed to the page as the answer of the URL it asked for: the page
+        # keeps its own origin, so CORS and a content security policy apply as they would.
+        try:
+            said = route.fetch(
+                url=f"http://127.0.0.1:{ports[port]}{match.group(4) or '/'}",
+                max_redirects=0,
+                timeout=10000,
+            )
+        except Exception:  # noqa: BLE001 - nothing answered: the page sees a failed request
+            route.abort()
+            return
+        route.fulfill(response=said)
+
+    try:
+        context.route(re.compile(r".*"), reroute)
+        page = context.new_page()
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console.append(str(e)))
+        try:
+            page.goto(url, wait_until="load", timeout=timeout * 1000)
+        except Exception as error:  # noqa: BLE001 - Playwright's errors have no common base
+            raise ToolError(
+                f"the browser could not load {url}: {str(error).splitlines()[0]}"
+            ) from None
+        deadline = time.monotonic() + timeout
+        text: str | None = None
+        while True:
+            found = page.query_selector(selector)
+            text = found.inner_text().strip() if found else None
+            if text == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        return PageView(text, console)
+    finally:
+        context.close()
+
+
+# --- which replica answered ----------------------------------------------------------------------
+def received_bytes(container: Container) -> int:
+    """Bytes the container's network interfaces (not loopback) have received."""
+    try:
+        text = open(f"/proc/{container.pid}/net/dev").read()  # noqa: SIM115 - one read
+    except OSError:  # not the host's root: ask inside the container
+        text = docker("exec", container.id, "cat", "/proc/net/dev", check=False)
+    total = 0
+    for line in text.splitlines()[2:]:
+        name, _, counters = line.partition(":")
+        if name.strip() != "lo" and counters.split():
+            total += int(counters.split()[0])
+    return total
+
+
+def replica_sequence(url: str, replicas: list[Container], requests: int) -> list[str]:
+    """The replica that served each of `requests` GETs of `url`, one after another ("?" where
+    no replica's counter moved, "!" for a request that failed)."""
+    sequence = []
+    for _ in range(requests):
+        before = {c.name: received_bytes(c) for c in replicas}
+        try:
+            answer = get(url)
+            failed = answer.status != 200
+        except OSError:
+            failed = True
+        after = {c.name: received_bytes(c) for c in replicas}
+        moved = {name: after[name] - before[name] for name in before}
+        served = max(moved, key=lambda name: moved[name])
+        sequence.append("!" if failed else served if moved[served] > 0 else "?")
+    return sequence

@@ -1,0 +1,182 @@
+"""What a check is, how one says it failed, and the order they run in.
+
+A check is a function of one task's `Context`, declared with `@check(...)` in that task's module
+(`tools/check/task3.py` holds task3's): its name is the function's, its requirement is the line
+of the statement it proves, and `needs` names the checks of the same task it builds on. It
+passes by returning (a string, if there is something worth saying), and fails by raising
+`Failed` with what was expected, what was found, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tools.docker import ToolError
+
+CheckFunction = Callable[["Context"], "str | None"]
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"  # the statement recommends it, or the checker is not sure
+    SKIP = "skip"  # a check it needs did not pass
+    ERROR = "error"  # the checker itself could not run it
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    task: str
+    name: str
+    requirement: str
+    needs: tuple[str, ...]
+    advisory: bool  # a failure is a warning: the statement recommends, it does not require
+    runs_containers: bool  # builds or starts something: runs after every task's file checks
+    function: CheckFunction
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}.{self.name}"
+
+
+class Failed(Exception):
+    """A check's failure: one line of what was expected and found, one line of the fix, and
+    where (a path relative to the repository's root, and a line when there is one)."""
+
+    def __init__(
+        self,
+        expected: str,
+        found: str,
+        fix: str,
+        file: str | None = None,
+        line: int | None = None,
+        warning: bool = False,
+        details: str = "",
+    ):
+        super().__init__(f"expected {expected}, found {found}")
+        self.expected, self.found, self.fix = expected, found, fix
+        self.file, self.line, self.warning, self.details = file, line, warning, details
+
+
+def unsure(message: str, fix: str, file: str | None = None, line: int | None = None) -> Failed:
+    """A warning the checker gives where it cannot tell: it never fails a repository."""
+    failure = Failed("", "", fix, file, line, warning=True)
+    failure.args = (message,)
+    return failure
+
+
+@dataclasses.dataclass
+class Outcome:
+    check: Check
+    status: Status
+    message: str = ""
+    fix: str = ""
+    file: str | None = None
+    line: int | None = None
+    seconds: float = 0.0
+    details: str = ""
+
+
+CHECKS: dict[str, list[Check]] = {}
+
+
+def check(
+    requirement: str,
+    needs: tuple[str, ...] = (),
+    advisory: bool = False,
+    runs_containers: bool = False,
+    task: str = "",
+    name: str = "",
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare a check of the task whose module this is (tools.check.taskN), named for the
+    function; `task` and `name` declare a shared function as one task's check."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        owner = task or function.__module__.rsplit(".", 1)[-1]
+        called = name or function.__name__
+        declared = {c.name for c in CHECKS.get(owner, [])}
+        missing = [n for n in needs if n not in declared]
+        if missing:  # a check needs only checks declared above it: the order is the reading order
+            raise ValueError(f"{owner}.{called} needs undeclared {missing}")
+        CHECKS.setdefault(owner, []).append(
+            Check(owner, called, requirement, needs, advisory, runs_containers, function)
+        )
+        return function
+
+    return register
+
+
+@dataclasses.dataclass
+class Context:
+    """One task's view of the learner's repository, and what its checks hand each other."""
+
+    task: str
+    root: Path  # the sandbox's copy of the repository
+    original: Path  # the learner's repository itself: read (git), never written
+    sandbox: Any  # tools.check.sandbox.Sandbox
+    state: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.root / self.task
+
+    def rel(self, path: Path) -> str:
+        return str(path.relative_to(self.root))
+
+
+def run_checks(
+    tasks: list[str], make_context: Callable[[str], Context], report: Callable[[Outcome], None]
+) -> Iterator[Outcome]:
+    """Every check of `tasks`: first each task's checks that only read files, so that anything a
+    learner's files would make unsafe is refused before anything is built or started; then the
+    checks that build and run, task by task. A check whose needs did not pass is skipped."""
+    contexts = {task: make_context(task) for task in tasks}
+    outcomes: dict[str, Outcome] = {}
+    for phase in (False, True):
+        for task in tasks:
+            for chk in CHECKS.get(task, []):
+                if chk.runs_containers != phase:
+                    continue
+                outcome = _run_one(chk, contexts[task], outcomes)
+                outcomes[chk.id] = outcome
+                report(outcome)
+    for task in tasks:
+        for chk in CHECKS.get(task, []):
+            yield outcomes[chk.id]
+
+
+def _run_one(chk: Check, context: Context, done: dict[str, Outcome]) -> Outcome:
+    for need in chk.needs:
+        before = done[f"{chk.task}.{need}"]
+        if before.status not in (Status.PASS, Status.WARN):
+            return Outcome(chk, Status.SKIP, f"needs {chk.task}.{need}, which did not pass")
+    started = time.monotonic()
+    try:
+        said = chk.function(context)
+        outcome = Outcome(chk, Status.PASS, said or "")
+    except Failed as failure:
+        status = Status.WARN if failure.warning or chk.advisory else Status.FAIL
+        outcome = Outcome(
+            chk,
+            status,
+            str(failure),
+            failure.fix,
+            failure.file,
+            failure.line,
+            details=failure.details,
+        )
+    except ToolError as error:  # the engine could not do what the check asked: said as such
+        outcome = Outcome(
+            chk,
+            Status.ERROR,
+            f"the checker could not run this check: {error}",
+            "run it again; if it says the same, report it with VERBOSE=1's details",
+            details=error.details,
+        )
+    outcome.seconds = time.monotonic() - started
+    return outcome

@@ -1,0 +1,351 @@
+"""Where a learner's repository is built and run: one context manager that always tears down.
+
+`Sandbox(path)` copies the repository's task folders to a temporary folder (a symbolic link
+pointing outside the repository is left out), and everything it builds or starts carries its
+run's label and names: images `softy-pinko-check-<run>/<task>-<name>`, containers labelled
+`org.softy-pinko.check.run=<run>`, one Compose project per task, `spcheck-<run>-<task>`. Every
+build and run has a time limit; every container the memory, CPU and process limits of
+`policy`; every published port is on 127.0.0.1. On leaving the `with` block, whatever happened
+(a failure, a timeout, Ctrl-C, SIGTERM), it removes every container, network, volume and image
+it made. The build cache stays, so the next check of the same files is fast (`docker builder
+prune` and `docker image prune` remove it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from tools import baseimages
+from tools.check import policy
+from tools.docker import Completed, Container, ToolError, containers, docker, run
+
+LABEL = "org.softy-pinko.check.run"
+BUILD_TIMEOUT = float(os.environ.get("CHECK_BUILD_TIMEOUT", "600"))
+RUN_TIMEOUT = float(os.environ.get("CHECK_RUN_TIMEOUT", "60"))
+UP_TIMEOUT = 120.0
+LIMITS = [
+    f"--memory={policy.MEMORY}",
+    f"--memory-swap={policy.MEMORY}",
+    f"--cpus={policy.CPUS}",
+    f"--pids-limit={policy.PIDS}",
+    "--security-opt=no-new-privileges",
+]
+# The legacy builder takes the same limits for each build step's container (no process limit).
+BUILD_LIMITS = ["--memory=2g", "--memory-swap=2g", "--cpu-period=100000", "--cpu-quota=150000"]
+
+
+def _clean_environment() -> dict[str, str]:
+    """Compose sees none of the caller's variables (this repository's PROXY_PORT, say): a
+    learner's file is resolved as on a learner's machine."""
+    keep = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH")
+    return {k: os.environ[k] for k in keep if k in os.environ} | {"DOCKER_CLI_HINTS": "false"}
+
+
+@dataclasses.dataclass
+class Build:
+    ok: bool
+    tag: str
+    log: str
+    seconds: float
+    missing_base: str = ""  # a base that could be neither pulled nor stood in for
+
+
+@dataclasses.dataclass
+class Stack:
+    project: str
+    file: Path
+    containers: list[Container]
+
+    def service(self, name: str) -> list[Container]:
+        return [c for c in self.containers if c.service == name]
+
+    def port(self, service: str, target: int) -> int | None:
+        for found in self.service(service):
+            ports = found.ports.get(f"{target}/tcp")
+            if ports:
+                return ports[0]
+        return None
+
+
+class Sandbox:
+    def __init__(self, original: Path):
+        self.original = original.resolve()
+        self.run_id = secrets.token_hex(4)
+        self.label = f"{LABEL}={self.run_id}"
+        self.projects: dict[str, Path] = {}
+        self.root = Path()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._previous: Any = None
+        self._closing = contextlib.ExitStack()
+        self._browser: Any = None
+
+    # --- lifetime ------------------------------------------------------------------------------
+    def __enter__(self) -> Sandbox:
+        self._previous = signal.signal(signal.SIGTERM, _interrupt)
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"softy-pinko-check-{self.run_id}-")
+        self.root = Path(self._tmp.name) / "repository"
+        self.left_out = copy_repository(self.original, self.root)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Cleaning up is not interrupted by a second Ctrl-C: it is what leaves the engine clean.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            with contextlib.suppress(Exception):
+                self._closing.close()  # the browser
+            self.clean()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, self._previous)
+            if self._tmp is not None:
+                self._tmp.cleanup()
+
+    def clean(self) -> None:
+        for project, file in self.projects.items():
+            self._compose(
+                project,
+                file,
+                "down",
+                "--volumes",
+                "--remove-orphans",
+                "--timeout",
+                "3",
+                check=False,
+                timeout=120,
+            )
+        for kind in ("container", "network", "volume"):
+            listed = docker(
+                kind,
+                "ls",
+                "-q",
+                *(["-a"] if kind == "container" else []),
+                "--filter",
+                f"label={self.label}",
+                check=False,
+            ).split()
+            if listed:
+                docker(kind, "rm", *(["-f"] if kind != "network" else []), *listed, check=False)
+        tagged = docker(
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            f"reference={self.repository}/*",
+            check=False,
+        ).split()
+        if tagged:  # --no-prune: the build cache under them stays, for the next check
+            docker("image", "rm", "--force", "--no-prune", *tagged, check=False, timeout=300)
+
+    def browser(self) -> Any:
+        """One headless Chromium for the run, started when a check first needs it."""
+        if self._browser is None:
+            from tools.check import probes
+
+            self._browser = self._closing.enter_context(probes.chromium())
+        return self._browser
+
+    # --- images --------------------------------------------------------------------------------
+    @property
+    def repository(self) -> str:
+        return f"softy-pinko-check-{self.run_id}"
+
+    def tag(self, task: str, name: str) -> str:
+        return f"{self.repository}/{task}-{name}:latest"
+
+    def build(
+        self,
+        context: Path,
+        dockerfile: Path,
+        tag: str,
+        args: dict[str, str] | None = None,
+        target: str | None = None,
+    ) -> Build:
+        """`docker build` of a learner's Dockerfile, unchanged, on the bases it names."""
+        started = time.monotonic()
+        for base in baseimages.bases_in_dockerfile(dockerfile.read_text(errors="replace")):
+            try:
+                baseimages.ensure_learner_base(base)
+            except ToolError as error:
+                return Build(False, tag, str(error), time.monotonic() - started, base)
+        command = [
+            "docker",
+            "build",
+            "--force-rm",
+            *BUILD_LIMITS,
+            "--label",
+            self.label,
+            "-t",
+            tag,
+            "-f",
+            str(dockerfile),
+        ]
+        command += [f"--build-arg={k}={v}" for k, v in (args or {}).items() if v is not None]
+        command += ["--target", target] if target else []
+        try:
+            said = run(
+                [*command, str(context)],
+                timeout=BUILD_TIMEOUT,
+                check=False,
+                env={**_clean_environment(), "DOCKER_BUILDKIT": "0"},
+                inherit_env=False,
+            )
+        except ToolError:
+            return Build(
+                False,
+                tag,
+                f"the build did not finish in {BUILD_TIMEOUT:.0f}s",
+                time.monotonic() - started,
+            )
+        return Build(
+            said.returncode == 0, tag, said.stdout + said.stderr, time.monotonic() - started
+        )
+
+    # --- plain containers --------------------------------------------------------------------
+    def run_to_end(self, image: str, timeout: float = RUN_TIMEOUT) -> Completed:
+        """Run an image's command to its end (no network), as `docker run --rm` does."""
+        name = f"spcheck-{self.run_id}-{secrets.token_hex(3)}"
+        try:
+            return run(
+                [
+                    "docker",
+                    "run",
+                    "--rm",
+                    "--name",
+                    name,
+                    "--label",
+                    self.label,
+                    "--network",
+                    "none",
+                    *LIMITS,
+                    image,
+                ],
+                timeout=timeout,
+                check=False,
+            )
+        finally:
+            docker("rm", "-f", name, check=False)
+
+    def start(self, image: str, port: int) -> Container:
+        """Start an image's server with `port` published on 127.0.0.1, on a port the engine
+        picks; the container as the engine says it is a moment after."""
+        cid = docker(
+            "run", "-d", "--label", self.label, *LIMITS, "-p", f"127.0.0.1::{port}", image
+        ).strip()
+        found = containers(f"id={cid}")
+        if not found:
+            raise ToolError(f"the container of {image} vanished as it started")
+        return found[0]
+
+    # --- Compose -------------------------------------------------------------------------------
+    def _compose(
+        self, project: str, file: Path, *args: str, check: bool = True, timeout: float = 120
+    ) -> Completed:
+        return run(
+            [
+                "docker",
+                "compose",
+                "-p",
+                project,
+                "-f",
+                str(file),
+                "--project-directory",
+                str(file.parent),
+                *args,
+            ],
+            timeout=timeout,
+            check=check,
+            env=_clean_environment(),
+            inherit_env=False,
+        )
+
+    def compose_model(self, file: Path) -> Completed:
+        """Compose's resolution of a learner's file, as JSON (nothing is started)."""
+        return run(
+            [
+                "docker",
+                "compose",
+                "-f",
+                str(file),
+                "--project-directory",
+                str(file.parent),
+                "config",
+                "--format",
+                "json",
+            ],
+            timeout=60,
+            check=False,
+            env=_clean_environment(),
+            inherit_env=False,
+        )
+
+    def compose_up(
+        self, task: str, model: dict[str, Any], images: dict[str, str], scale: dict[str, int]
+    ) -> Stack:
+        """The task's stack, as `policy.sandboxed` rewrites it, started in the background."""
+        project = f"spcheck-{self.run_id}-{task}"
+        runnable = policy.sandboxed(model, images, {LABEL: self.run_id})
+        file = self.root / task / ".softy-pinko-check.compose.json"
+        file.write_text(json.dumps(runnable, indent=1))
+        self.projects[project] = file
+        scales = [a for s, n in scale.items() for a in ("--scale", f"{s}={n}")]
+        said = self._compose(
+            project,
+            file,
+            "up",
+            "--detach",
+            "--no-build",
+            "--pull",
+            "never",
+            *scales,
+            check=False,
+            timeout=UP_TIMEOUT,
+        )
+        if said.returncode != 0:
+            lines = (said.stderr or said.stdout).strip().splitlines() or ["no output"]
+            raise ComposeFailed(lines[-1], said.stdout + said.stderr)
+        return Stack(project, file, self.stack_containers(project))
+
+    def stack_containers(self, project: str) -> list[Container]:
+        return containers(f"label=com.docker.compose.project={project}")
+
+
+class ComposeFailed(Exception):
+    def __init__(self, line: str, output: str):
+        super().__init__(line)
+        self.output = output
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
+
+
+def copy_repository(original: Path, root: Path) -> list[str]:
+    """The task folders of `original` (and its .gitmodules) copied to `root`; symbolic links
+    that point outside the repository are left out, and returned."""
+    left_out: list[str] = []
+    root.mkdir(parents=True)
+    for entry in sorted(original.iterdir()):
+        if entry.name.startswith("task") and entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(
+                entry, root / entry.name, symlinks=True, ignore=shutil.ignore_patterns(".git")
+            )
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            with contextlib.suppress(OSError):
+                if path.resolve().is_relative_to(root.resolve()):
+                    continue
+            left_out.append(str(path.relative_to(root)))
+            path.unlink()
+    return left_out
