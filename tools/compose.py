@@ -70,6 +70,10 @@ class ComposeProject:
     name: str  # the project name
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     overrides: tuple[Path, ...] = ()
+    file: str = "docker-compose.yml"
+    # `env` is all of Compose's environment, none of ours (make check: a learner's file is read
+    # as on a learner's machine, and this repository's PROXY_PORT does not move its ports).
+    env_only: bool = False
 
     @classmethod
     def for_task(cls, task: str, name: str, env: dict[str, str] | None = None) -> ComposeProject:
@@ -81,7 +85,7 @@ class ComposeProject:
         return self.directory.name
 
     def run(self, *args: str, timeout: float = 600, check: bool = True) -> Completed:
-        files = [self.directory / "docker-compose.yml", *self.overrides]
+        files = [self.directory / self.file, *self.overrides]
         cmd = [
             "docker",
             "compose",
@@ -91,6 +95,8 @@ class ComposeProject:
             *args,
         ]
         # The provenance build arguments (the Compose files pass them on), then the project's own.
+        if self.env_only:
+            return run(cmd, timeout=timeout, check=check, env=self.env, inherit_env=False)
         return run(cmd, timeout=timeout, check=check, env={**provenance(), **self.env})
 
     def out(self, *args: str, timeout: float = 600) -> str:

@@ -31,6 +31,7 @@ OTHER_PROCESSES = {
     "tests/test_swarm.py": "`python -m tools.swarm`, exactly as `make swarm-up` runs it",
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
+    "tests/test_check.py": "`python -m tools.check`, interrupted mid-build by a signal",
 }
 
 

@@ -1,4 +1,4 @@
-"""python -m tools.check [--tasks task0,task3] [--list] [--output DIR] PATH
+"""python -m tools.check [--tasks task0,task3] [--files-only] [--list] [--output DIR] PATH
 
 Exit code: 0 every check passed (warnings allowed), 1 a check failed, 2 the checker could not run.
 """
@@ -36,6 +36,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--list", action="store_true", help="print every check and exit")
     parser.add_argument(
+        "--files-only", action="store_true", help="read the files; build and start nothing"
+    )
+    parser.add_argument(
         "--output", default="reports/check", help="where results.json and junit.xml go"
     )
     return parser.parse_args(argv)
@@ -68,7 +71,7 @@ def main(argv: list[str]) -> int:
         def said(outcome: Outcome) -> None:
             print(report.terminal_line(outcome, colour), flush=True)
 
-        outcomes = list(run_checks(tasks, context, said))
+        outcomes = list(run_checks(tasks, context, said, args.files_only))
     seconds = time.monotonic() - started
     print()
     for line in report.summary_lines(outcomes):

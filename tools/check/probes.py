@@ -76,7 +76,7 @@ def exited(found: list[Container]) -> str | None:
             container.id,
             check=False,
         ).split()
-        if not state or state[0] in ("exited", "dead"):
+        if not state or state[0] in ("exited", "dead", "restarting"):
             said = last_log_line(container.id)
             code = state[1] if len(state) > 1 else "?"
             return f"{container.name or container.id[:12]} exited (code {code}): {said}"
@@ -203,3 +203,21 @@ def replica_sequence(url: str, replicas: list[Container], requests: int) -> list
         served = max(moved, key=lambda name: moved[name])
         sequence.append("!" if failed else served if moved[served] > 0 else "?")
     return sequence
+
+
+def direct_url(container: Container, port: int, path: str) -> str:
+    """The container's own address on its first network: the host reaches it there."""
+    address = next(
+        (n.get("IPAddress") for n in container.networks.values() if n.get("IPAddress")), ""
+    )
+    return f"http://{address}:{port}{path}"
+
+
+def every_replica_serves(url: str, replicas: list[Container], timeout: float) -> set[str]:
+    """Requests one after another until each replica has served one, or `timeout`: the names
+    of those that did."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while seen != {c.name for c in replicas} and time.monotonic() < deadline:
+        seen.update(s for s in replica_sequence(url, replicas, 1) if s not in "?!")
+    return seen

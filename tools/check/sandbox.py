@@ -28,6 +28,7 @@ from typing import Any
 
 from tools import baseimages
 from tools.check import policy
+from tools.compose import ComposeProject
 from tools.docker import Completed, Container, ToolError, containers, docker, run
 
 LABEL = "org.softy-pinko.check.run"
@@ -113,16 +114,8 @@ class Sandbox:
 
     def clean(self) -> None:
         for project, file in self.projects.items():
-            self._compose(
-                project,
-                file,
-                "down",
-                "--volumes",
-                "--remove-orphans",
-                "--timeout",
-                "3",
-                check=False,
-                timeout=120,
+            self._project(file.parent, project, file.name).run(
+                "down", "--volumes", "--remove-orphans", "--timeout", "3", check=False, timeout=120
             )
         for kind in ("container", "network", "volume"):
             listed = docker(
@@ -249,46 +242,13 @@ class Sandbox:
         return found[0]
 
     # --- Compose -------------------------------------------------------------------------------
-    def _compose(
-        self, project: str, file: Path, *args: str, check: bool = True, timeout: float = 120
-    ) -> Completed:
-        return run(
-            [
-                "docker",
-                "compose",
-                "-p",
-                project,
-                "-f",
-                str(file),
-                "--project-directory",
-                str(file.parent),
-                *args,
-            ],
-            timeout=timeout,
-            check=check,
-            env=_clean_environment(),
-            inherit_env=False,
-        )
+    def _project(self, folder: Path, name: str, file: str) -> ComposeProject:
+        return ComposeProject(folder, name, _clean_environment(), file=file, env_only=True)
 
     def compose_model(self, file: Path) -> Completed:
         """Compose's resolution of a learner's file, as JSON (nothing is started)."""
-        return run(
-            [
-                "docker",
-                "compose",
-                "-f",
-                str(file),
-                "--project-directory",
-                str(file.parent),
-                "config",
-                "--format",
-                "json",
-            ],
-            timeout=60,
-            check=False,
-            env=_clean_environment(),
-            inherit_env=False,
-        )
+        project = self._project(file.parent, f"spcheck-{self.run_id}", file.name)
+        return project.run("config", "--format", "json", timeout=60, check=False)
 
     def compose_up(
         self, task: str, model: dict[str, Any], images: dict[str, str], scale: dict[str, int]
@@ -300,9 +260,7 @@ class Sandbox:
         file.write_text(json.dumps(runnable, indent=1))
         self.projects[project] = file
         scales = [a for s, n in scale.items() for a in ("--scale", f"{s}={n}")]
-        said = self._compose(
-            project,
-            file,
+        said = self._project(file.parent, project, file.name).run(
             "up",
             "--detach",
             "--no-build",

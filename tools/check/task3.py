@@ -65,6 +65,26 @@ def page_has_dynamic_content(ctx: Context) -> str:
     assert page is not None  # site_files passed
     element = page.elements.get("dynamic-content")
     if element is None:
+        text = page.path.read_text(errors="replace")
+        stray = next(
+            (
+                n
+                for n, ln in enumerate(text.splitlines(), 1)
+                if "dynamic-content" in ln and "#dynamic-content" not in ln
+            ),
+            None,
+        )
+        if (
+            stray is not None
+        ):  # e.g. <h1>id="dynamic-content"></h1>: the id is text, not an attribute
+            line = text.splitlines()[stray - 1].strip()[:80]
+            raise Failed(
+                'an element with id="dynamic-content"',
+                f"{line!r}, where the id is not inside the tag",
+                'write it as <h1 id="dynamic-content"></h1>',
+                ctx.rel(page.path),
+                stray,
+            )
         raise Failed(
             'an element with id="dynamic-content"',
             "none" + steps.template_hint(ctx, site),

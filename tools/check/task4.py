@@ -41,6 +41,15 @@ def ports_5252_and_9000(ctx: Context) -> str:
 def front_end_depends_on_back_end(ctx: Context) -> str:
     front, back = stacks.service_for(ctx, "front-end"), stacks.service_for(ctx, "back-end")
     service = (ctx.state["model"].get("services") or {}).get(front or "", {})
+    other = (ctx.state["model"].get("services") or {}).get(back or "", {})
+    if front in (other.get("depends_on") or {}) and back not in (service.get("depends_on") or {}):
+        raise Failed(
+            f"services.{front}.depends_on: [{back}]",
+            f"{back} depends on {front}, the other way round",
+            f"move depends_on to {front}: the page needs the API",
+            f"{ctx.task}/{stacks.FILE}",
+            stacks.line_of(ctx, f"services.{back}.depends_on"),
+        )
     if back not in (service.get("depends_on") or {}):
         raise Failed(
             f"services.{front}.depends_on: [{back}]",

@@ -115,7 +115,7 @@ def routes(ctx: Context) -> str:
             raise unsure(
                 f"location {prefix} proxies to {host}, a variable: the routes are judged by "
                 "running the stack",
-                "",
+                "nothing to change if the checks of the running stack pass",
                 ctx.rel(conf),
                 line,
             )

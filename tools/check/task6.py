@@ -117,10 +117,32 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
     stack = ctx.state["stack"]
     replicas = ctx.sandbox.stack_containers(stack.project)
     back_ends = [c for c in replicas if c.service == "back-end"]
-    sequence = probes.replica_sequence(
-        stacks.url_of(ctx, "proxy", 80, "/api/hello"), back_ends, REQUESTS
-    )
     short = {c.name: f"{c.number}" for c in back_ends}
+    url = stacks.url_of(ctx, "proxy", 80, "/api/hello")
+    # First each replica serving (asked directly), then each once through the proxy: a proxy
+    # that met a replica still starting may keep it aside a few seconds, as Nginx's
+    # fail_timeout does. Only then are the answers counted.
+    for replica in back_ends:
+        said = probes.wait_answer(
+            probes.direct_url(replica, 5252, "/api/hello"), 60, lambda: probes.exited(back_ends)
+        )
+        if isinstance(said, str):
+            raise Failed(
+                f"{replica.name} to answer on its 5252",
+                said,
+                "read its log",
+                f"{ctx.task}/back-end/api.py",
+            )
+    seen = probes.every_replica_serves(url, back_ends, timeout=20)
+    if seen != {c.name for c in back_ends}:
+        raise Failed(
+            "both back-ends to answer through the proxy within 20s",
+            f"only back-end {' '.join(short[n] for n in sorted(seen)) or 'none'}",
+            "let the proxy resolve the service name back-end (proxy_pass "
+            "http://back-end:5252), so that it knows both",
+            f"{ctx.task}/proxy/proxy.conf",
+        )
+    sequence = probes.replica_sequence(url, back_ends, REQUESTS)
     shown = " ".join(short.get(s, s) for s in sequence)
     counts = {c.name: sequence.count(c.name) for c in back_ends}
     if "!" in sequence:

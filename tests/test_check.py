@@ -1,0 +1,543 @@
+"""`make check` on this repository, and on copies of its tasks with one defect each.
+
+This repository passes every check. Each defect below is made by the test in a copy of this
+repository's tasks, and is caught by the check named for it, with its message, while every
+other task of the copy still passes. A Compose file asking for what reaches the host is refused
+before anything is built; a run stopped mid-build leaves the engine as it found it.
+Defects that only the files show are checked with --files-only (nothing is built); the others
+build on the cached layers of this repository's images, narrowed to the task they touch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+from tools.check import TASKS
+from tools.check.__main__ import main
+from tools.docker import docker, poll, run
+
+pytestmark = pytest.mark.docker
+
+
+def copy_of(tmp_path: Path, tasks: list[str] = TASKS) -> Path:
+    root = tmp_path / "learner"
+    for task in tasks:
+        shutil.copytree(REPO / task, root / task)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"the defect cannot be made: {old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def check(root: Path, tasks: list[str], files_only: bool, output: Path) -> dict[str, dict]:
+    args = ["softy-pinko-check", "--tasks", ",".join(tasks), "--output", str(output)]
+    main([*args, *(["--files-only"] if files_only else []), str(root)])
+    said = json.loads((output / "results.json").read_text())
+    return {test["name"]: test for test in said["tests"]}
+
+
+def engine_state() -> dict[str, set[str]]:
+    """What a check may leave behind: containers, networks, volumes, tagged images."""
+    return {
+        "containers": set(docker("ps", "-aq").split()),
+        "networks": set(docker("network", "ls", "-q").split()),
+        "volumes": set(docker("volume", "ls", "-q").split()),
+        "images": set(docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").split())
+        - {"<none>:<none>"},
+    }
+
+
+# --- this repository ---------------------------------------------------------------------------
+@pytest.mark.browser
+def test_this_repository_passes_every_check(tmp_path):
+    before = engine_state()
+    said = run(
+        [sys.executable, "-m", "tools.check", "--output", str(tmp_path), str(REPO)],
+        timeout=900,
+        check=False,
+        cwd=REPO,
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    not_passed = [
+        f"{t['name']}: {t['status']}: {t['message']}"
+        for t in results["tests"]
+        if t["status"] != "pass"
+    ]
+    assert not not_passed and said.returncode == 0, "\n".join(not_passed) or said.stderr
+    assert {t["task_id"] for t in results["tests"]} == set(TASKS)
+    assert (tmp_path / "junit.xml").read_text().count("<testcase") == len(results["tests"])
+    assert engine_state() == before, "the check left something on the engine"
+
+
+# --- one defect at a time ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Defect:
+    task: str
+    make: Callable[[Path], None]  # makes it in the copy's root
+    check: str  # the check that catches it
+    message: str  # a regular expression its message matches
+    status: str = "fail"
+    files_only: bool = True
+
+
+def rename(old: str, new: str) -> Callable[[Path], None]:
+    return lambda root: (root / old).rename(root / new)
+
+
+def edits(rel: str, old: str, new: str) -> Callable[[Path], None]:
+    return lambda root: edit(root / rel, old, new)
+
+
+def writes(rel: str, text: str) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / rel).write_text(text)
+
+    return make
+
+
+def moves_into_back_end(root: Path) -> None:
+    (root / "task1/back-end").mkdir()
+    for name in ("Dockerfile", "api.py"):
+        (root / "task1" / name).rename(root / "task1/back-end" / name)
+
+
+def submodule_left_empty(root: Path) -> None:
+    site = root / "task2/front-end/softy-pinko-front-end"
+    shutil.rmtree(site)
+    site.mkdir()
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
+    run([*git, "init", "-q"])
+    (root / ".gitmodules").write_text(
+        '[submodule "site"]\n\tpath = task2/front-end/softy-pinko-front-end\n'
+        "\turl = https://github.com/school/softy-pinko-front-end.git\n"
+    )
+    run(
+        [
+            *git,
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            f"160000,{'a' * 40},task2/front-end/softy-pinko-front-end",
+        ]
+    )
+
+
+LEARNER_S_DOCKERFILE = """FROM ubuntu:latest
+RUN apt-get update && apt-get upgrade -y
+RUN apt-get install -y python3 python3-pip
+RUN pip3 install flask
+WORKDIR /app
+COPY api.py /app/
+CMD ["python3", "api.py"]
+"""
+
+DEFECTS = {
+    "the Dockerfile misnamed": Defect(
+        "task0",
+        rename("task0/Dockerfile", "task0/DockerFile"),
+        "dockerfile_exists",
+        r"found task0/DockerFile.*git mv task0/DockerFile task0/Dockerfile",
+    ),
+    "an older Ubuntu (a warning)": Defect(
+        "task0",
+        edits("task0/Dockerfile", "FROM ubuntu:latest", "FROM ubuntu:22.04"),
+        "based_on_latest_ubuntu",
+        r"found FROM ubuntu:22.04",
+        status="warn",
+    ),
+    "the upgrade without -y": Defect(
+        "task0",
+        edits("task0/Dockerfile", "apt-get upgrade -y", "apt-get upgrade"),
+        "updates_and_upgrades_apt",
+        r"apt-get upgrade without -y",
+    ),
+    "the greeting misspelled": Defect(
+        "task0",
+        edits("task0/Dockerfile", '"Hello, World!"', '"Hello World!"'),
+        "prints_hello_world",
+        r"expected 'Hello, World!', found 'Hello World!'",
+        files_only=False,
+    ),
+    "the greeting printed while building": Defect(
+        "task0",
+        edits("task0/Dockerfile", 'CMD ["echo", "Hello, World!"]', 'RUN echo "Hello, World!"'),
+        "prints_hello_world",
+        r"printed while the image builds",
+        files_only=False,
+    ),
+    "task1's files in back-end/": Defect(
+        "task1",
+        moves_into_back_end,
+        "files_at_the_task_root",
+        r"found task1/back-end/Dockerfile.*git mv task1/back-end/Dockerfile task1/Dockerfile",
+    ),
+    "Flask from APT": Defect(
+        "task1",
+        writes(
+            "task1/Dockerfile",
+            LEARNER_S_DOCKERFILE.replace(
+                "python3-pip\nRUN pip3 install flask", "python3-pip python3-flask"
+            ),
+        ),
+        "flask_installed_with_pip3",
+        r"found apt-get install python3-flask",
+    ),
+    "pip3 refused by the latest Ubuntu": Defect(
+        "task1",
+        writes("task1/Dockerfile", LEARNER_S_DOCKERFILE),
+        "builds",
+        r"pip3 refused: the latest Ubuntu's Python is externally managed",
+        files_only=False,
+    ),
+    "another working directory": Defect(
+        "task1",
+        edits("task1/Dockerfile", "WORKDIR /app", "WORKDIR /code"),
+        "works_in_app",
+        r"expected WORKDIR /app, found WORKDIR /code",
+    ),
+    "Nginx misspelled": Defect(
+        "task2",
+        edits("task2/front-end/Dockerfile", "FROM nginx:latest", "FROM ngix:latest"),
+        "front_end_based_on_latest_nginx",
+        r"found FROM ngix:latest",
+    ),
+    "the site copied elsewhere": Defect(
+        "task2",
+        edits(
+            "task2/front-end/Dockerfile",
+            " /var/www/html/softy-pinko-front-end/",
+            " /usr/share/nginx/html/",
+        ),
+        "site_copied",
+        r"copied to /usr/share/nginx/html",
+    ),
+    "the site a submodule left empty": Defect(
+        "task2",
+        submodule_left_empty,
+        "site_files",
+        r"a submodule of https://github.com/school/softy-pinko-front-end.git that was not checked "
+        r"out.*git submodule update --init",
+    ),
+    "the element not an h1 (a warning)": Defect(
+        "task3",
+        lambda root: [
+            edit(root / "task3/front-end/softy-pinko-front-end/index.html", *pair)
+            for pair in (
+                ('<h1 id="dynamic-content"', '<p id="dynamic-content"'),
+                ("Loading…</h1>", "Loading…</p>"),
+            )
+        ],
+        "page_has_dynamic_content",
+        r'found <p id="dynamic-content">',
+        status="warn",
+    ),
+    "the element without its id": Defect(
+        "task3",
+        edits(
+            "task3/front-end/softy-pinko-front-end/index.html",
+            'id="dynamic-content"',
+            'id="greeting"',
+        ),
+        "page_has_dynamic_content",
+        r'expected an element with id="dynamic-content", found none',
+    ),
+    "task3's page fetching a relative URL": Defect(
+        "task3",
+        edits(
+            "task3/front-end/softy-pinko-front-end/js/app.js",
+            "'http://localhost:5252/api/hello'",
+            "'/api/hello'",
+        ),
+        "script_fetches_the_api",
+        r"expected a fetch of http://localhost:5252/api/hello, found /api/hello",
+    ),
+    "flask-cors forgotten": Defect(
+        "task3",
+        lambda root: (root / "task3/back-end/requirements.txt").write_text(
+            re.sub(
+                r"^flask-cors==.*?(?=^\S)",
+                "",
+                (root / "task3/back-end/requirements.txt").read_text(),
+                flags=re.M | re.S,
+            )
+        ),
+        "flask_cors_installed_with_pip3",
+        r"found no pip3 install of flask-cors",
+    ),
+    "CORS imported, never applied": Defect(
+        "task3",
+        edits(
+            "task3/back-end/api.py",
+            '    CORS(app, resources={r"/api/*": {"origins": [app.config["CORS_ORIGIN"]]}})\n',
+            "",
+        ),
+        "api_enables_cors",
+        r"flask_cors imported, CORS never applied",
+    ),
+    "the Compose file misnamed": Defect(
+        "task4",
+        rename("task4/docker-compose.yml", "task4/compose.yaml"),
+        "compose_file_exists",
+        r"found task4/compose.yaml.*git mv task4/compose.yaml task4/docker-compose.yml",
+    ),
+    "the back-end service named backend": Defect(
+        "task4",
+        lambda root: (root / "task4/docker-compose.yml").write_text(
+            (root / "task4/docker-compose.yml").read_text().replace("  back-end:", "  backend:")
+        ),
+        "services_back_end_and_front_end",
+        r"expected a service named back-end.*rename backend to back-end",
+    ),
+    "task3's image tag in task4": Defect(
+        "task4",
+        edits(
+            "task4/docker-compose.yml",
+            "image: softy-pinko-back-end:task4",
+            "image: softy-pinko-back-end:task3",
+        ),
+        "back_end_build_and_image",
+        r"expected services.back-end.image: softy-pinko-back-end:task4, "
+        r"found 'softy-pinko-back-end:task3'",
+    ),
+    "no depends_on": Defect(
+        "task4",
+        edits(
+            "task4/docker-compose.yml",
+            "    depends_on:\n      back-end:\n        condition: service_healthy\n",
+            "",
+        ),
+        "front_end_depends_on_back_end",
+        r"expected services.front-end.depends_on: \[back-end\]",
+    ),
+    "the front-end still published in task5": Defect(
+        "task5",
+        edits(
+            "task5/docker-compose.yml",
+            "    image: softy-pinko-front-end:task5\n",
+            '    image: softy-pinko-front-end:task5\n    ports: ["9000:9000"]\n',
+        ),
+        "only_the_proxy_publishes",
+        r'found ports: \["9000:9000"\]',
+    ),
+    "/ routed to the back-end": Defect(
+        "task5",
+        edits(
+            "task5/proxy/proxy.conf",
+            "    location / {\n        proxy_pass http://front-end;",
+            "    location / {\n        proxy_pass http://back-end;",
+        ),
+        "proxy_routes",
+        r"expected location / to front-end:9000, found proxy_pass http://back-end",
+    ),
+    "task5's page still on localhost:5252": Defect(
+        "task5",
+        edits(
+            "task5/front-end/softy-pinko-front-end/js/app.js",
+            "'/api/hello'",
+            "'http://localhost:5252/api/hello'",
+        ),
+        "page_calls_relative_api",
+        r"found http://localhost:5252/api/hello",
+    ),
+    "a proxy config that does not load": Defect(
+        "task5",
+        edits(
+            "task5/proxy/proxy.conf", "proxy_pass http://front-end;", "proxy_pass http://front-end"
+        ),
+        "stack_starts",
+        r"exited.*(emerg|invalid|unexpected)",
+        files_only=False,
+    ),
+    "the command without its newline": Defect(
+        "task6",
+        writes("task6/2-api-servers.txt", "docker-compose up --scale back-end=2"),
+        "command_file",
+        r"found 'docker-compose up --scale back-end=2'.*end it with a newline",
+    ),
+    "the command scaling another service": Defect(
+        "task6",
+        writes("task6/2-api-servers.txt", "docker-compose up --scale backend=2\n"),
+        "command_file",
+        r"found 'docker-compose up --scale backend=2\\n'",
+    ),
+    "a back-end with a container name": Defect(
+        "task6",
+        edits(
+            "task6/docker-compose.yml",
+            "    image: softy-pinko-back-end:task6\n",
+            "    image: softy-pinko-back-end:task6\n    container_name: api\n",
+        ),
+        "back_end_can_scale",
+        r"found container_name: api",
+    ),
+    "a proxy that pins one replica": Defect(
+        "task6",
+        edits(
+            "task6/proxy/proxy.conf",
+            "    zone back-end 256k;\n",
+            "    zone back-end 256k;\n    hash $host;\n",
+        ),
+        "both_back_ends_answer_in_turn",
+        r"only back-end [12]\b|1: (0|12) and 2: (0|12)",
+        files_only=False,
+    ),
+}
+
+
+def needs_of(task_checks: dict[str, dict], name: str) -> set[str]:
+    """Every check that `name` needs, directly or not."""
+    found: set[str] = set()
+    for need in task_checks[name]["needs"]:
+        found |= {need} | needs_of(task_checks, need)
+    return found
+
+
+@pytest.mark.parametrize("defect", DEFECTS.values(), ids=DEFECTS.keys())
+def test_a_defect_is_caught_by_its_check_and_the_rest_still_pass(defect, tmp_path):
+    tasks = TASKS if defect.files_only else [defect.task]
+    root = copy_of(tmp_path, tasks)
+    defect.make(root)
+    said = check(root, tasks, defect.files_only, tmp_path / "out")
+    caught = said[f"{defect.task}.{defect.check}"]
+    assert caught["status"] == defect.status, caught
+    assert re.search(defect.message, caught["message"] + " | " + (caught["fix"] or ""), re.S), (
+        caught
+    )
+    assert caught["fix"], "every failure says how to fix it"
+    for name, test in said.items():
+        if name == caught["name"] or caught["name"] in needs_of(said, name):
+            continue
+        assert test["status"] in ("pass", "skip"), test
+        if test["status"] == "skip":
+            assert defect.files_only and test["message"] == "not run: only the files were checked"
+
+
+def test_the_defects_are_at_least_twenty_and_distinct():
+    assert len(DEFECTS) >= 20
+    assert len({(d.task, d.check, d.message) for d in DEFECTS.values()}) == len(DEFECTS)
+
+
+# --- refused before anything runs ----------------------------------------------------------
+REFUSED_KEYS = {
+    "privileged: true": ("    privileged: true\n", "services.back-end.privileged"),
+    "network_mode: host": ("    network_mode: host\n", "services.back-end.network_mode"),
+    "pid: host": ("    pid: host\n", "services.back-end.pid"),
+    "ipc: host": ("    ipc: host\n", "services.back-end.ipc"),
+    "cap_add": ("    cap_add: [SYS_ADMIN]\n", "services.back-end.cap_add"),
+    "devices": ('    devices: ["/dev/kmsg:/dev/kmsg"]\n', "services.back-end.devices"),
+    "the Docker socket": (
+        '    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]\n',
+        "services.back-end.volumes[0]",
+    ),
+    "a host folder": ('    volumes: ["/etc:/host-etc:ro"]\n', "services.back-end.volumes[0]"),
+    "seccomp off": ('    security_opt: ["seccomp=unconfined"]\n', "services.back-end.security_opt"),
+    "an env file outside": ("    env_file: /etc/hostname\n", "services.back-end.env_file"),
+}
+
+
+@pytest.mark.parametrize("line,key", REFUSED_KEYS.values(), ids=REFUSED_KEYS.keys())
+def test_a_key_that_reaches_the_host_is_refused_by_file_and_key(line, key, tmp_path):
+    root = copy_of(tmp_path, ["task4"])
+    compose = root / "task4/docker-compose.yml"
+    edit(
+        compose,
+        "    image: softy-pinko-back-end:task4\n",
+        "    image: softy-pinko-back-end:task4\n" + line,
+    )
+    said = check(root, ["task4"], True, tmp_path / "out")["task4.nothing_reaches_the_host"]
+    assert said["status"] == "fail" and said["message"].startswith(
+        "expected no key that reaches"
+    ), said
+    assert key in said["message"] and said["file"] == "task4/docker-compose.yml"
+    expected_line = compose.read_text().splitlines().index(line.rstrip("\n")) + 1
+    if key.split(".")[-1].split("[")[0] in line:
+        assert said["line"] == expected_line, said
+
+
+def test_a_refused_file_builds_and_starts_nothing(tmp_path):
+    root = copy_of(tmp_path, ["task4"])
+    edit(
+        root / "task4/docker-compose.yml",
+        "    image: softy-pinko-back-end:task4\n",
+        "    image: softy-pinko-back-end:task4\n    privileged: true\n",
+    )
+    before = engine_state()
+    said = check(root, ["task4"], False, tmp_path / "out")
+    assert said["task4.nothing_reaches_the_host"]["status"] == "fail"
+    for name in ("images_build", "stack_starts", "page_shows_the_api_s_answer"):
+        assert said[f"task4.{name}"]["status"] == "skip", said[f"task4.{name}"]
+    assert engine_state() == before
+
+
+def test_a_base_name_is_never_retagged(tmp_path):
+    """`image: ubuntu:latest` on a service with `build:` would overwrite the base with the
+    learner's image under Compose; the checker names every image it builds itself."""
+    root = copy_of(tmp_path, ["task4"])
+    edit(
+        root / "task4/docker-compose.yml",
+        "image: softy-pinko-back-end:task4",
+        "image: ubuntu:latest",
+    )
+    ubuntu = docker("image", "inspect", "--format", "{{.Id}}", "ubuntu:latest").strip()
+    said = check(root, ["task4"], False, tmp_path / "out")
+    assert said["task4.back_end_build_and_image"]["status"] == "fail"
+    assert said["task4.stack_starts"]["status"] == "pass", said["task4.stack_starts"]
+    assert docker("image", "inspect", "--format", "{{.Id}}", "ubuntu:latest").strip() == ubuntu
+
+
+# --- interrupted ---------------------------------------------------------------------------
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_run_stopped_mid_build_leaves_the_engine_as_it_found_it(signum, tmp_path):
+    root = copy_of(tmp_path, ["task0"])
+    marker = f"sleep 3{time.time_ns() % 1000:03d}"  # a step no cache holds
+    edit(root / "task0/Dockerfile", "USER 65534:65534", f"RUN {marker}\nUSER 65534:65534")
+    before = engine_state()
+    checker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tools.check",
+            "--tasks",
+            "task0",
+            "--output",
+            str(tmp_path / "out"),
+            str(root),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        poll(
+            lambda: marker in docker("ps", "--no-trunc", "--format", "{{.Command}}"),
+            timeout=180,
+            what=f"the build step running {marker!r}",
+        )
+        checker.send_signal(signum)
+        output, _ = checker.communicate(timeout=120)
+    finally:
+        if checker.poll() is None:
+            checker.kill()
+    assert checker.returncode == 130, output.decode()
+    assert b"error: interrupted" in output
+    poll(
+        lambda: engine_state() == before,
+        timeout=30,
+        what="the engine to hold what it held before the check",
+    )

@@ -1,0 +1,267 @@
+"""The checker's parts that need no engine: what a Compose model may not do (policy), how the
+checker rewrites one to run it, how a Dockerfile and a page are read, which checks are skipped,
+and the shape of what it writes (results.json, JUnit, GitHub annotations)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tools.check import CHECKS, TASKS, files, policy, report
+from tools.check.registry import Check, Context, Failed, Outcome, Status, run_checks
+
+
+# --- policy ----------------------------------------------------------------------------------
+def service(**keys):
+    return {"services": {"back-end": {"image": "x", **keys}}}
+
+
+ROOT = Path("/tmp/sandbox/repository")
+REFUSED = {
+    "privileged": (service(privileged=True), "services.back-end.privileged"),
+    "network_mode host": (service(network_mode="host"), "services.back-end.network_mode"),
+    "pid host": (service(pid="host"), "services.back-end.pid"),
+    "ipc host": (service(ipc="host"), "services.back-end.ipc"),
+    "a container's network": (
+        service(network_mode="container:db"),
+        "services.back-end.network_mode",
+    ),
+    "devices": (service(devices=["/dev/sda:/dev/sda"]), "services.back-end.devices"),
+    "cap_add": (service(cap_add=["SYS_ADMIN"]), "services.back-end.cap_add"),
+    "seccomp off": (service(security_opt=["seccomp=unconfined"]), "services.back-end.security_opt"),
+    "the Docker socket": (
+        service(volumes=[{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}]),
+        "services.back-end.volumes[0]",
+    ),
+    "a host path": (
+        service(volumes=[{"type": "bind", "source": "/etc", "target": "/etc2"}]),
+        "services.back-end.volumes[0]",
+    ),
+    "a path out of the repository": (
+        service(volumes=[{"type": "bind", "source": f"{ROOT}/../x", "target": "/x"}]),
+        "services.back-end.volumes[0]",
+    ),
+    "a build context out of it": (
+        service(build={"context": "/home"}),
+        "services.back-end.build.context",
+    ),
+    "a build on the host's network": (
+        service(build={"context": f"{ROOT}/task4/back-end", "network": "host"}),
+        "services.back-end.build.network",
+    ),
+    "an external network": (
+        {**service(), "networks": {"n": {"external": True}}},
+        "networks.n.external",
+    ),
+    "a volume on a host device": (
+        {**service(), "volumes": {"v": {"driver_opts": {"device": "/", "o": "bind"}}}},
+        "volumes.v.driver_opts",
+    ),
+    "a secret from a host file": (
+        {**service(), "secrets": {"s": {"file": "/root/.ssh/id_rsa"}}},
+        "secrets.s.file",
+    ),
+}
+
+
+@pytest.mark.parametrize("model,key", REFUSED.values(), ids=REFUSED.keys())
+def test_what_reaches_the_host_is_refused_by_its_key(model, key):
+    refused = policy.refusals(model, {}, ROOT / "task4", ROOT)
+    assert key in [r.key for r in refused], refused
+
+
+def test_an_env_file_out_of_the_repository_is_refused_from_the_file_itself():
+    raw = {"services": {"back-end": {"env_file": "../../../etc/environment"}}}
+    refused = policy.refusals(service(), raw, ROOT / "task4", ROOT)
+    assert [r.key for r in refused] == ["services.back-end.env_file"]
+
+
+def test_what_stays_inside_is_allowed():
+    inside = service(
+        build={"context": f"{ROOT}/task4/back-end"},
+        volumes=[{"type": "bind", "source": f"{ROOT}/task4/front-end", "target": "/app"}],
+        security_opt=["no-new-privileges:true"],
+        cap_drop=["ALL"],
+    )
+    assert policy.refusals(inside, {}, ROOT / "task4", ROOT) == []
+
+
+def test_the_sandboxed_project_renames_images_moves_ports_and_limits_every_container():
+    model = service(
+        build={"context": "."},
+        image="ubuntu:latest",  # would retag the base: the checker's own name replaces it
+        container_name="api",
+        ports=[{"target": 5252, "published": "5252", "protocol": "tcp"}],
+        mem_limit="8g",
+        deploy={"replicas": 2, "resources": {"limits": {"memory": "8g"}}},
+    )
+    runnable = policy.sandboxed(
+        model, {"back-end": "softy-pinko-check-1/task4-back-end:latest"}, {"run": "1"}
+    )
+    got = runnable["services"]["back-end"]
+    assert got["image"] == "softy-pinko-check-1/task4-back-end:latest" and "build" not in got
+    assert got["pull_policy"] == "never" and "container_name" not in got
+    assert got["ports"] == [{"target": 5252, "host_ip": "127.0.0.1", "protocol": "tcp"}]
+    assert (got["mem_limit"], got["cpus"], got["pids_limit"]) == (
+        policy.MEMORY,
+        policy.CPUS,
+        policy.PIDS,
+    )
+    assert "resources" not in got["deploy"] and got["labels"] == {"run": "1"}
+    assert model["services"]["back-end"]["image"] == "ubuntu:latest", "the model is not changed"
+
+
+# --- reading files ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "command,packages,requirements",
+    [
+        ("pip3 install flask", ["flask"], []),
+        ("pip install --no-cache-dir flask flask-cors", ["flask", "flask-cors"], []),
+        ("/opt/venv/bin/pip install flask", ["flask"], []),
+        ("python3 -m pip install --break-system-packages Flask==3.0", ["Flask==3.0"], []),
+        (
+            "pip3 --python /opt/venv/bin/python3 install --require-hashes -r /tmp/r.txt",
+            [],
+            ["/tmp/r.txt"],
+        ),
+        ("pip3 install -r requirements.txt gunicorn", ["gunicorn"], ["requirements.txt"]),
+    ],
+)
+def test_pip_installs_are_read_in_their_usual_spellings(command, packages, requirements):
+    assert files.pip_installs(command.split()) == (packages, requirements)
+
+
+@pytest.mark.parametrize("command", ["pip3 list", "apt-get install -y python3-pip", "echo pip3"])
+def test_what_is_not_a_pip_install_is_none(command):
+    assert files.pip_installs(command.split()) is None
+
+
+def test_dockerfile_instructions_keep_the_line_they_start_on(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "# comment\nFROM ubuntu:latest\n\nRUN apt-get update \\\n"
+        '  && apt-get upgrade -y\nCMD ["echo"]\n'
+    )
+    got = [(i.keyword, i.line) for i in files.instructions(dockerfile)]
+    assert got == [("FROM", 2), ("RUN", 4), ("CMD", 6)]
+    assert files.shell_commands(files.instructions(dockerfile)[1].value) == [
+        ["apt-get", "update"],
+        ["apt-get", "upgrade", "-y"],
+    ]
+
+
+def test_the_page_s_element_and_the_urls_its_scripts_fetch(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<html><body>\n<h1 id="dynamic-content">Loading</h1>\n<script src="js/app.js"></script>'
+        "<script>fetch('/api/hello')</script></body></html>"
+    )
+    (tmp_path / "js/app.js").write_text("\nconst URL = 'http://localhost:5252/api/hello';\n")
+    page = files.read_page(tmp_path)
+    assert (
+        page.elements["dynamic-content"].tag == "h1" and page.elements["dynamic-content"].line == 2
+    )
+    assert {(p.name, line, url) for p, line, url in files.fetched_urls(page)} == {
+        ("index.html", 1, "/api/hello"),
+        ("app.js", 2, "http://localhost:5252/api/hello"),
+    }
+
+
+# --- running checks --------------------------------------------------------------------------
+@pytest.fixture
+def fake_task():
+    CHECKS["taskx"] = []
+    yield CHECKS["taskx"]
+    del CHECKS["taskx"]
+
+
+def test_a_check_whose_need_failed_is_skipped_with_the_reason(fake_task, tmp_path):
+    def broken(ctx):
+        raise Failed("a", "b", "c", "taskx/f", 3)
+
+    fake_task += [
+        Check("taskx", "first", "r1", (), False, False, broken),
+        Check("taskx", "second", "r2", ("first",), False, True, lambda ctx: "ok"),
+        Check("taskx", "recommended", "r3", (), True, False, broken),
+    ]
+    said = list(
+        run_checks(["taskx"], lambda t: Context(t, tmp_path, tmp_path, None), lambda o: None)
+    )
+    assert [o.status for o in said] == [Status.FAIL, Status.SKIP, Status.WARN]
+    assert said[0].message == "expected a, found b" and (said[0].file, said[0].line) == (
+        "taskx/f",
+        3,
+    )
+    assert said[1].message == "needs taskx.first, which did not pass"
+    assert report.exit_code(said) == 1
+
+
+def test_every_task_has_checks_and_every_check_says_its_requirement():
+    assert sorted(CHECKS) == TASKS
+    for task in TASKS:
+        names = [c.name for c in CHECKS[task]]
+        assert len(names) == len(set(names)), f"{task} declares a check twice"
+        assert all(c.requirement for c in CHECKS[task])
+
+
+# --- what it writes --------------------------------------------------------------------------
+def outcomes():
+    chk = CHECKS["task0"]
+    return [
+        Outcome(chk[0], Status.PASS, "ok", seconds=0.1),
+        Outcome(
+            chk[1],
+            Status.FAIL,
+            "expected FROM ubuntu:latest, found FROM ngix",
+            "use FROM ubuntu:latest",
+            "task0/Dockerfile",
+            2,
+        ),
+        Outcome(chk[2], Status.WARN, "unsure, 50%", "look"),
+        Outcome(chk[3], Status.SKIP, "needs task0.x, which did not pass"),
+    ]
+
+
+def test_results_json_is_exercism_shaped(tmp_path):
+    report.write(outcomes(), "/repo", 3.0, tmp_path)
+    said = json.loads((tmp_path / "results.json").read_text())
+    assert said["version"] == 1 and said["status"] == "fail"
+    assert said["tasks"] == [
+        {
+            "name": "task0",
+            "status": "fail",
+            "passed": 1,
+            "failed": 1,
+            "warned": 1,
+            "skipped": 1,
+            "errors": 0,
+        }
+    ]
+    failed = said["tests"][1]
+    assert failed["name"] == "task0.based_on_latest_ubuntu" and failed["status"] == "fail"
+    assert (failed["file"], failed["line"], failed["fix"]) == (
+        "task0/Dockerfile",
+        2,
+        "use FROM ubuntu:latest",
+    )
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    suite = suites.find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "1")
+
+
+def test_github_gets_an_annotation_per_failure_and_warning_and_a_summary(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    report.github(outcomes(), "/repo")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "::error file=task0/Dockerfile,line=2,title=task0.based_on_latest_ubuntu::expected FROM "
+        "ubuntu:latest, found FROM ngix | fix: use FROM ubuntu:latest"
+    )
+    assert lines[1] == "::warning title=task0.updates_and_upgrades_apt::unsure, 50%25 | fix: look"
+    assert "| task0 | fail | 1 | 1 | 1 | 1 |" in (tmp_path / "summary.md").read_text()
