@@ -238,6 +238,7 @@ def test_results_json_is_exercism_shaped(tmp_path):
             "warned": 1,
             "skipped": 1,
             "errors": 0,
+            "duration_s": 0.1,
         }
     ]
     failed = said["tests"][1]

@@ -14,7 +14,7 @@ from tools import cli
 from tools.check import CHECKS, TASKS, report
 from tools.check.registry import Context, Outcome, run_checks
 from tools.check.sandbox import Sandbox
-from tools.docker import ToolError
+from tools.docker import ToolError, run
 
 
 def listing() -> str:
@@ -45,7 +45,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    args = parse(argv[1:])
+    """Exit 2, not cli's 1, when the checker itself cannot run: 1 means a check failed."""
+    try:
+        return check(parse(argv[1:]))
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def check(args: argparse.Namespace) -> int:
     if args.list:
         print(listing())
         return 0
@@ -58,6 +66,12 @@ def main(argv: list[str]) -> int:
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ToolError(f"no task {', '.join(unknown)}: TASKS takes {', '.join(TASKS)}")
+    engine = run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=30)
+    if engine.returncode != 0:
+        raise ToolError(
+            "the checker needs a running Docker Engine (`docker info` failed): start "
+            "one, or run `make bootstrap`"
+        )
     colour = report.colour_wanted()
     started = time.monotonic()
     print(f"checking {original.resolve()} ({', '.join(tasks)})", flush=True)

@@ -17,10 +17,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tools import browser
-from tools.docker import Container, ToolError, docker
+from tools.docker import Container, ToolError, docker, run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +85,8 @@ def exited(found: list[Container]) -> str | None:
 
 
 def last_log_line(container_id: str) -> str:
-    out = docker("logs", "--tail", "20", container_id, check=False, timeout=30) or ""
+    said = run(["docker", "logs", "--tail", "20", container_id], check=False, timeout=30)
+    out = said.stdout + said.stderr  # the container's stderr comes out on the CLI's
     lines = [ln for ln in out.strip().splitlines() if ln.strip()]
     errors = [ln for ln in lines if re.search(r"error|emerg|Traceback|No such|not found", ln, re.I)]
     return (errors or lines or ["no output"])[-1].strip()[:300]
@@ -176,7 +178,7 @@ def page_text(
 def received_bytes(container: Container) -> int:
     """Bytes the container's network interfaces (not loopback) have received."""
     try:
-        text = open(f"/proc/{container.pid}/net/dev").read()  # noqa: SIM115 - one read
+        text = Path(f"/proc/{container.pid}/net/dev").read_text()
     except OSError:  # not the host's root: ask inside the container
         text = docker("exec", container.id, "cat", "/proc/net/dev", check=False)
     total = 0

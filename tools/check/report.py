@@ -75,6 +75,7 @@ def task_summaries(outcomes: list[Outcome]) -> list[dict[str, Any]]:
             "warned": counts[Status.WARN],
             "skipped": counts[Status.SKIP],
             "errors": counts[Status.ERROR],
+            "duration_s": round(sum(o.seconds for o in outcomes if o.check.task == task), 1),
         }
         for task, counts in tasks.items()
     ]
@@ -95,7 +96,7 @@ def summary_lines(outcomes: list[Outcome]) -> list[str]:
         lines.append(
             f"{task['name']}: {task['status'].upper():5} {task['passed']} passed, "
             f"{task['failed']} failed, {task['warned']} warnings, {task['skipped']} "
-            f"skipped{said}"
+            f"skipped, {task['duration_s']:.0f}s{said}"
         )
     return lines
 

@@ -109,18 +109,17 @@ def raw_service(ctx: Context, name: str) -> Any:
 
 
 def builds_and_image(ctx: Context, role: str, image: str | None) -> str:
-    """The service has build.context, build.dockerfile and the image name the statement gives."""
+    """The service has a build and the image name the statement gives; build's context and
+    dockerfile keys spelled out, as the statement shows them (a warning: Compose's defaults
+    build the same)."""
     name = service_for(ctx, role) or role
     raw = raw_service(ctx, name)
     where = f"{ctx.task}/{FILE}"
     build = raw.get("build")
-    if not isinstance(build, dict) or "context" not in build or "dockerfile" not in build:
+    example = f"build: {{context: ./{role}, dockerfile: Dockerfile}}"
+    if build is None:
         raise Failed(
-            f"services.{name}.build with context and dockerfile",
-            "build: " + (repr(build) if build is not None else "none"),
-            f"build: {{context: ./{role}, dockerfile: Dockerfile}}",
-            where,
-            line_of(ctx, f"services.{name}"),
+            f"services.{name}.build", "none", example, where, line_of(ctx, f"services.{name}")
         )
     if image is not None and raw.get("image") != image:
         raise Failed(
@@ -129,6 +128,15 @@ def builds_and_image(ctx: Context, role: str, image: str | None) -> str:
             f"image: {image}",
             where,
             line_of(ctx, f"services.{name}.image") or line_of(ctx, f"services.{name}"),
+        )
+    if not isinstance(build, dict) or "context" not in build or "dockerfile" not in build:
+        raise Failed(
+            f"services.{name}.build with context and dockerfile",
+            f"build: {build!r}",
+            example,
+            where,
+            line_of(ctx, f"services.{name}.build"),
+            warning=True,
         )
     return f"{name}: build {build['context']}, image {raw.get('image')}"
 
@@ -247,6 +255,14 @@ def url_of(ctx: Context, role: str, target: int, path: str) -> str:
     name = service_for(ctx, role) or role
     port = stack.port(name, target)
     if port is None:
+        gone = probes.exited(ctx.sandbox.stack_containers(stack.project))
+        if gone:  # a container that exits at once publishes nothing
+            raise Failed(
+                f"{name} to keep running",
+                gone.replace("/etc/nginx/conf.d/default.conf", "proxy.conf (as default.conf)"),
+                "docker compose up in the task's folder shows the same: fix what the log says",
+                f"{ctx.task}/{FILE}",
+            )
         raise Failed(
             f"{name} reachable on its port {target}",
             "no published port",

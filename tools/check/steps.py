@@ -467,6 +467,7 @@ def nginx_listens(conf: Path, port: int) -> int | None:
 
 def page_shows(ctx: Context, url: str, ports: dict[int, int], expected: str, site: Path) -> str:
     """In a real browser, `url`'s #dynamic-content comes to read `expected`."""
+    site_folder(ctx, str(site.parent.relative_to(ctx.folder)))  # a page is there to show
     view = probes.page_text(ctx.sandbox.browser(), url, ports, "#dynamic-content", expected, 15)
     if view.text == expected:
         return f"#dynamic-content reads {expected!r} in Chromium"

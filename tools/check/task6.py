@@ -31,6 +31,9 @@ def command_file(ctx: Context) -> str:
         fix = "leave one newline only, at the end"
     else:
         fix = f"write exactly that: printf '{COMMAND.strip()}\\n' > task6/2-api-servers.txt"
+        said = differences(text)
+        if said:
+            fix += f" ({'; '.join(said)})"
     raise Failed(repr(COMMAND), repr(text[:120]), fix, ctx.rel(path), 1)
 
 
@@ -161,3 +164,20 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             f"{ctx.task}/proxy/proxy.conf",
         )
     return f"in order: {shown}"
+
+
+def differences(text: str) -> list[str]:
+    """What a learner's command does otherwise than the statement's, word by word."""
+    words = text.split()
+    said = []
+    if "docker" in words and "compose" in words:
+        said.append("docker-compose, as the statement writes it, not docker compose")
+    said += [
+        f"no {w} (the statement runs it in the foreground)"
+        for w in ("-d", "--detach")
+        if w in words
+    ]
+    said += [f"no {w}" for w in words if w.startswith("--") and w not in ("--scale", "--detach")]
+    scaled = [w.split("=", 1)[0] for w in words if "=" in w]
+    said += [f"the service is back-end, not {name}" for name in scaled if name != "back-end"]
+    return said
