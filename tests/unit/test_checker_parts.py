@@ -48,6 +48,10 @@ REFUSED = {
         service(build={"context": "/home"}),
         "services.back-end.build.context",
     ),
+    "a Dockerfile out of it": (
+        service(build={"context": f"{ROOT}/task4/back-end", "dockerfile": "../../../../etc/x"}),
+        "services.back-end.build.dockerfile",
+    ),
     "a build on the host's network": (
         service(build={"context": f"{ROOT}/task4/back-end", "network": "host"}),
         "services.back-end.build.network",

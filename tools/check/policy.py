@@ -109,6 +109,9 @@ def _build(key: str, build: dict[str, Any] | None, root: Path) -> list[Refusal]:
     context = str(build.get("context", ""))
     if "://" in context or context.startswith("git@") or not _inside(context, root):
         found.append(Refusal(f"{key}.build.context", f"builds from {context}"))
+    dockerfile = Path(context) / str(build.get("dockerfile") or "Dockerfile")
+    if "://" not in context and not _inside(str(dockerfile), root):
+        found.append(Refusal(f"{key}.build.dockerfile", f"reads {dockerfile}"))
     if build.get("network") == "host":
         found.append(Refusal(f"{key}.build.network", "builds on the host's network"))
     for option in ("privileged", "entitlements", "secrets", "ssh"):

@@ -212,9 +212,9 @@ def build_all(ctx: Context) -> str:
         if key not in built:
             if not dockerfile.is_file():
                 raise Failed(
-                    f"{ctx.rel(dockerfile)}",
+                    f"{ctx.rel(dockerfile)}, which services.{name}.build names",
                     "no such file",
-                    f"fix services.{name}.build",
+                    f"create {ctx.rel(dockerfile)}, or point build at the folder that holds it",
                     f"{ctx.task}/{FILE}",
                     line_of(ctx, f"services.{name}.build"),
                 )

@@ -26,7 +26,13 @@ def require_file(ctx: Context, rel: str, what: str) -> Path:
         raise Failed(
             f"{what} at {where}", ctx.rel(other), f"rename it: git mv {ctx.rel(other)} {where}"
         )
-    moved = [p for p in ctx.folder.rglob(path.name) if p.is_file()] if ctx.folder.is_dir() else []
+    # A file of that name elsewhere in the task, not in a folder the curriculum gives another
+    # role (task2's back-end/Dockerfile is not the front-end's, misplaced).
+    roles = {"back-end", "front-end", "proxy"} - {path.parent.name}
+    found = sorted(ctx.folder.rglob(path.name)) if ctx.folder.is_dir() else []
+    moved = [
+        p for p in found if p.is_file() and not set(p.relative_to(ctx.folder).parts[:-1]) & roles
+    ]
     if moved:
         raise Failed(
             f"{what} at {where}", ctx.rel(moved[0]), f"move it: git mv {ctx.rel(moved[0])} {where}"

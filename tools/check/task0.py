@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from tools.check import steps
 from tools.check.registry import Context, Failed, check
+from tools.check.sandbox import RUN_TIMEOUT
+from tools.docker import ToolError
 
 
 @check("task0/Dockerfile exists")
@@ -36,7 +38,15 @@ def builds(ctx: Context) -> str:
 
 @check("running it prints exactly `Hello, World!`", needs=("builds",), runs_containers=True)
 def prints_hello_world(ctx: Context) -> str:
-    said = ctx.sandbox.run_to_end(ctx.state["image:task0"])
+    try:
+        said = ctx.sandbox.run_to_end(ctx.state["image:task0"])
+    except ToolError:  # it did not end in time
+        raise Failed(
+            f"the container to print {steps.GREETING!r} and end",
+            f"it still ran after {RUN_TIMEOUT:.0f}s",
+            'make its command print and end: CMD ["echo", "Hello, World!"]',
+            f"{ctx.task}/Dockerfile",
+        ) from None
     printed = said.stdout.replace("\r\n", "\n").strip("\n")
     rel = f"{ctx.task}/Dockerfile"
     if printed == steps.GREETING:

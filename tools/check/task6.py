@@ -169,7 +169,7 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
 def differences(text: str) -> list[str]:
     """What a learner's command does otherwise than the statement's, word by word."""
     words = text.split()
-    said = []
+    said = ["one line: the command alone"] if len(text.strip().splitlines()) > 1 else []
     if "docker" in words and "compose" in words:
         said.append("docker-compose, as the statement writes it, not docker compose")
     said += [
