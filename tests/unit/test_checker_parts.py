@@ -118,6 +118,18 @@ def test_the_sandboxed_project_renames_images_moves_ports_and_limits_every_conta
     assert model["services"]["back-end"]["image"] == "ubuntu:latest", "the model is not changed"
 
 
+def test_the_sandboxed_project_names_its_own_networks_and_volumes():
+    """Compose's resolution names them after the project it read the file as: two checks'
+    stacks would share one network, and each proxy would find the other's services."""
+    model = {
+        **service(),
+        "networks": {"default": {"name": "spcheck-1_default"}},
+        "volumes": {"v": {"name": "spcheck-1_v"}},
+    }
+    runnable = policy.sandboxed(model, {}, {})
+    assert runnable["networks"] == {"default": {}} and runnable["volumes"] == {"v": {}}
+
+
 # --- reading files ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "command,packages,requirements",

@@ -85,7 +85,7 @@ def check(args: argparse.Namespace) -> int:
         def said(outcome: Outcome) -> None:
             print(report.terminal_line(outcome, colour), flush=True)
 
-        outcomes = list(run_checks(tasks, context, said, args.files_only))
+        outcomes = list(run_checks(tasks, context, said, args.files_only, sandbox.stop))
     seconds = time.monotonic() - started
     print()
     for line in report.summary_lines(outcomes):

@@ -154,6 +154,12 @@ def sandboxed(
     curriculum's command does), and each container gets the limits above and `label`."""
     result = copy.deepcopy(model)
     result.pop("name", None)
+    # Compose's resolution names networks and volumes after the project it was read as: let
+    # this project name its own, so that no two checks (or a learner's own stack) share one.
+    for kind in ("networks", "volumes"):
+        for declared in (result.get(kind) or {}).values():
+            if isinstance(declared, dict):
+                declared.pop("name", None)
     for name, service in result["services"].items():
         if name in images:
             service.pop("build", None)

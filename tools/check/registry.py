@@ -134,11 +134,12 @@ def run_checks(
     make_context: Callable[[str], Context],
     report: Callable[[Outcome], None],
     files_only: bool = False,
+    done: Callable[[str], None] = lambda task: None,
 ) -> Iterator[Outcome]:
     """Every check of `tasks`: first each task's checks that only read files, so that anything a
     learner's files would make unsafe is refused before anything is built or started; then the
-    checks that build and run, task by task (none with `files_only`). A check whose needs did not
-    pass is skipped."""
+    checks that build and run, task by task (none with `files_only`), calling `done(task)`
+    after each. A check whose needs did not pass is skipped."""
     contexts = {task: make_context(task) for task in tasks}
     outcomes: dict[str, Outcome] = {}
     for phase in (False, True):
@@ -152,6 +153,8 @@ def run_checks(
                     outcome = _run_one(chk, contexts[task], outcomes)
                 outcomes[chk.id] = outcome
                 report(outcome)
+            if phase:
+                done(task)  # what this task started goes before the next task starts
     for task in tasks:
         for chk in CHECKS.get(task, []):
             yield outcomes[chk.id]

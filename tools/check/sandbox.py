@@ -85,6 +85,7 @@ class Sandbox:
         self.run_id = secrets.token_hex(4)
         self.label = f"{LABEL}={self.run_id}"
         self.projects: dict[str, Path] = {}
+        self.started: dict[str, list[str]] = {}  # task -> containers started with `start`
         self.root = Path()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._previous: Any = None
@@ -112,11 +113,28 @@ class Sandbox:
             if self._tmp is not None:
                 self._tmp.cleanup()
 
+    def stop(self, task: str) -> None:
+        """Remove what a task's checks started, once they are done (its images stay until the
+        end: a later task may build the same files)."""
+        for project, file in list(self.projects.items()):
+            if project.endswith(f"-{task}"):
+                self._project(file.parent, project, file.name).run(
+                    "down",
+                    "--volumes",
+                    "--remove-orphans",
+                    "--timeout",
+                    "3",
+                    check=False,
+                    timeout=120,
+                )
+                del self.projects[project]
+        started = self.started.pop(task, [])
+        if started:
+            docker("rm", "-f", *started, check=False)
+
     def clean(self) -> None:
-        for project, file in self.projects.items():
-            self._project(file.parent, project, file.name).run(
-                "down", "--volumes", "--remove-orphans", "--timeout", "3", check=False, timeout=120
-            )
+        for task in {p.rsplit("-", 1)[-1] for p in self.projects} | set(self.started):
+            self.stop(task)
         for kind in ("container", "network", "volume"):
             listed = docker(
                 kind,
@@ -230,12 +248,13 @@ class Sandbox:
         finally:
             docker("rm", "-f", name, check=False)
 
-    def start(self, image: str, port: int) -> Container:
+    def start(self, task: str, image: str, port: int) -> Container:
         """Start an image's server with `port` published on 127.0.0.1, on a port the engine
         picks; the container as the engine says it is a moment after."""
         cid = docker(
             "run", "-d", "--label", self.label, *LIMITS, "-p", f"127.0.0.1::{port}", image
         ).strip()
+        self.started.setdefault(task, []).append(cid)
         found = containers(f"id={cid}")
         if not found:
             raise ToolError(f"the container of {image} vanished as it started")
@@ -247,7 +266,7 @@ class Sandbox:
 
     def compose_model(self, file: Path) -> Completed:
         """Compose's resolution of a learner's file, as JSON (nothing is started)."""
-        project = self._project(file.parent, f"spcheck-{self.run_id}", file.name)
+        project = self._project(file.parent, f"spcheck-{self.run_id}-{file.parent.name}", file.name)
         return project.run("config", "--format", "json", timeout=60, check=False)
 
     def compose_up(

@@ -332,7 +332,7 @@ def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
 # --- servers -----------------------------------------------------------------------------------
 def serve(ctx: Context, name: str, port: int) -> tuple[Container, int]:
     """Start the image built as `name` with `port` published; (container, host port)."""
-    started = ctx.sandbox.start(ctx.state[f"image:{name}"], port)
+    started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port)
     host_port = (started.ports.get(f"{port}/tcp") or [0])[0]
     ctx.state[f"port:{name}"] = host_port
     ctx.state[f"container:{name}"] = started
