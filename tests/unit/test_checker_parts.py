@@ -36,6 +36,15 @@ REFUSED = {
         service(volumes=[{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}]),
         "services.back-end.volumes[0]",
     ),
+    "a docker.sock inside the repository": (
+        service(volumes=[{"type": "bind", "source": f"{ROOT}/task4/docker.sock", "target": "/s"}]),
+        "services.back-end.volumes[0]",
+    ),
+    "the engine's API socket": (service(use_api_socket=True), "services.back-end.use_api_socket"),
+    "a lifecycle hook": (
+        service(post_start=[{"command": "id", "privileged": True}]),
+        "services.back-end.post_start",
+    ),
     "a host path": (
         service(volumes=[{"type": "bind", "source": "/etc", "target": "/etc2"}]),
         "services.back-end.volumes[0]",
@@ -77,10 +86,23 @@ def test_what_reaches_the_host_is_refused_by_its_key(model, key):
     assert key in [r.key for r in refused], refused
 
 
-def test_an_env_file_out_of_the_repository_is_refused_from_the_file_itself():
-    raw = {"services": {"back-end": {"env_file": "../../../etc/environment"}}}
-    refused = policy.refusals(service(), raw, ROOT / "task4", ROOT)
-    assert [r.key for r in refused] == ["services.back-end.env_file"]
+@pytest.mark.parametrize(
+    "raw,key",
+    [
+        ({"services": {"b": {"env_file": "../../../etc/environment"}}}, "services.b.env_file"),
+        ({"services": {"b": {"env_file": "~/.aws/credentials"}}}, "services.b.env_file"),
+        ({"services": {"b": {"env_file": [{"path": "${HOME}/.netrc"}]}}}, "services.b.env_file"),
+        (
+            {"services": {"b": {"extends": {"file": "/etc/compose.yml", "service": "x"}}}},
+            "services.b.extends",
+        ),
+        ({"include": ["other.yml"], "services": {}}, "include"),
+    ],
+    ids=["../", "~", "${HOME}", "extends.file", "include"],
+)
+def test_what_compose_would_read_from_outside_is_refused_before_it_reads(raw, key):
+    refused = policy.before_reading(raw, ROOT / "task4", ROOT)
+    assert [r.key for r in refused] == [key]
 
 
 def test_what_stays_inside_is_allowed():
@@ -118,6 +140,22 @@ def test_the_sandboxed_project_renames_images_moves_ports_and_limits_every_conta
     assert model["services"]["back-end"]["image"] == "ubuntu:latest", "the model is not changed"
 
 
+def test_the_sandboxed_project_keeps_only_what_it_lists():
+    model = service(
+        volumes=[{"type": "bind", "source": f"{ROOT}/task4/x", "target": "/x"}],
+        logging={"driver": "syslog", "options": {"syslog-address": "udp://10.0.0.1:514"}},
+        ulimits={"nproc": 100000},
+        sysctls={"net.ipv4.ip_forward": 1},
+        deploy={"replicas": 200},
+        networks={"default": {"ipv4_address": "10.9.0.5", "aliases": ["api"]}},
+    )
+    got = policy.sandboxed(model, {}, {"run": "1"})["services"]["back-end"]
+    assert got["volumes"][0]["read_only"] is True, "a bind mount is read-only"
+    assert not {"logging", "ulimits", "sysctls"} & set(got)
+    assert got["deploy"] == {"replicas": policy.MAX_REPLICAS}
+    assert got["networks"] == {"default": {"aliases": ["api"]}}
+
+
 def test_the_sandboxed_project_names_its_own_networks_and_volumes():
     """Compose's resolution names them after the project it read the file as: two checks'
     stacks would share one network, and each proxy would find the other's services."""
@@ -126,8 +164,9 @@ def test_the_sandboxed_project_names_its_own_networks_and_volumes():
         "networks": {"default": {"name": "spcheck-1_default"}},
         "volumes": {"v": {"name": "spcheck-1_v"}},
     }
-    runnable = policy.sandboxed(model, {}, {})
-    assert runnable["networks"] == {"default": {}} and runnable["volumes"] == {"v": {}}
+    runnable = policy.sandboxed(model, {}, {"run": "1"})
+    labelled = {"labels": {"run": "1"}}
+    assert runnable["networks"] == {"default": labelled} and runnable["volumes"] == {"v": labelled}
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -144,6 +183,7 @@ def test_the_sandboxed_project_names_its_own_networks_and_volumes():
             ["/tmp/r.txt"],
         ),
         ("pip3 install -r requirements.txt gunicorn", ["gunicorn"], ["requirements.txt"]),
+        ("pip3 --cache-dir /c install flask", ["flask"], []),
     ],
 )
 def test_pip_installs_are_read_in_their_usual_spellings(command, packages, requirements):
@@ -153,6 +193,59 @@ def test_pip_installs_are_read_in_their_usual_spellings(command, packages, requi
 @pytest.mark.parametrize("command", ["pip3 list", "apt-get install -y python3-pip", "echo pip3"])
 def test_what_is_not_a_pip_install_is_none(command):
     assert files.pip_installs(command.split()) is None
+
+
+def test_a_blank_line_inside_a_continuation_does_not_end_the_instruction(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM ubuntu\nRUN apt-get install -y \\\n\n    python3 python3-pip\n")
+    assert [i.keyword for i in files.instructions(dockerfile)] == ["FROM", "RUN"]
+
+
+@pytest.mark.parametrize(
+    "dockerfile,expected",
+    [
+        ('FROM u\nWORKDIR "/app"\nCOPY api.py .\n', True),
+        ("FROM u\nWORKDIR /\nWORKDIR app\nCOPY *.py ./\n", True),
+        ("FROM u\nWORKDIR /app\nCOPY . .\n", True),
+        ("FROM u\nWORKDIR /code\nCOPY api.py /app/\n", False),
+        ("FROM u\nWORKDIR /app\nCOPY api.py /srv/\n", False),
+    ],
+)
+def test_the_working_directory_and_where_api_py_goes(tmp_path, dockerfile, expected):
+    from tools.check import steps
+
+    path = tmp_path / "task1" / "Dockerfile"
+    path.parent.mkdir()
+    path.write_text(dockerfile)
+    ctx = Context("task1", tmp_path, tmp_path, None)
+    if expected:
+        steps.workdir_app(ctx, path)
+    else:
+        with pytest.raises(Failed):
+            steps.workdir_app(ctx, path)
+
+
+def test_a_folder_copied_into_the_html_root_is_not_under_its_own_name(tmp_path):
+    from tools.check import steps
+
+    (tmp_path / "task2/front-end/softy-pinko-front-end").mkdir(parents=True)
+    path = tmp_path / "task2/front-end/Dockerfile"
+    path.write_text("FROM nginx\nCOPY softy-pinko-front-end /var/www/html/\n")
+    ctx = Context("task2", tmp_path, tmp_path, None)
+    with pytest.raises(Failed, match="copied to /var/www/html"):
+        steps.copied_to(ctx, path, "softy-pinko-front-end", "/var/www/html/softy-pinko-front-end")
+
+
+def test_a_commented_out_location_is_not_a_route():
+    from tools.check import task5
+
+    conf = (
+        "server {\n  # location /api { proxy_pass http://back-end:5252; }\n  location / {\n"
+        "    if ($x) { return 404; }\n    proxy_pass http://front-end:9000;\n  }\n}\n"
+    )
+    assert task5.location_for(conf, "/api") is None
+    body, line = task5.location_for(conf, "/")
+    assert "proxy_pass http://front-end:9000" in body and line == 3
 
 
 def test_dockerfile_instructions_keep_the_line_they_start_on(tmp_path):

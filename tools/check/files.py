@@ -27,7 +27,7 @@ def instructions(path: Path) -> list[Instruction]:
     current, start = "", 0
     for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
         stripped = raw.strip()
-        if stripped.startswith("#") or (not stripped and not current):
+        if stripped.startswith("#") or not stripped:  # Docker skips both, inside a "\\" too
             continue
         if not current:
             start = number
@@ -94,6 +94,21 @@ _OPTIONS_WITH_VALUE = {
     "--prefix",
     "--root",
     "--trusted-host",
+    "--cache-dir",
+    "--log",
+    "--proxy",
+    "--timeout",
+    "--retries",
+    "--src",
+    "--progress-bar",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--upgrade-strategy",
+    "--config-settings",
+    "-C",
+    "--global-option",
 }
 
 
@@ -258,6 +273,10 @@ def key_line(node: Any, *keys: str | int) -> int | None:
 
 
 # --- git ----------------------------------------------------------------------------------------
+# A learner's own .git/config may name programs to run (core.fsmonitor): not here.
+GIT = ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Submodule:
     path: str  # relative to the repository
@@ -267,17 +286,17 @@ class Submodule:
 
 def submodules(repo: Path) -> list[Submodule]:
     """Folders the repository records as submodules (gitlinks), with their .gitmodules URL."""
-    listed = run(["git", "-C", str(repo), "ls-files", "-s"], check=False, timeout=30)
+    listed = run([*GIT, "-C", str(repo), "ls-files", "-s"], check=False, timeout=30)
     if listed.returncode != 0:
         return []
     urls: dict[str, str] = {}
     config = run(
-        ["git", "-C", str(repo), "config", "-f", ".gitmodules", "--get-regexp", r"\.url$"],
+        [*GIT, "-C", str(repo), "config", "-f", ".gitmodules", "--get-regexp", r"\.url$"],
         check=False,
         timeout=30,
     )
     paths = run(
-        ["git", "-C", str(repo), "config", "-f", ".gitmodules", "--get-regexp", r"\.path$"],
+        [*GIT, "-C", str(repo), "config", "-f", ".gitmodules", "--get-regexp", r"\.path$"],
         check=False,
         timeout=30,
     )
@@ -298,6 +317,6 @@ def submodules(repo: Path) -> list[Submodule]:
 
 def origin_owner(repo: Path) -> str:
     """The account the repository's `origin` belongs to (github.com/<owner>/…), or ""."""
-    said = run(["git", "-C", str(repo), "remote", "get-url", "origin"], check=False, timeout=30)
+    said = run([*GIT, "-C", str(repo), "remote", "get-url", "origin"], check=False, timeout=30)
     match = re.search(r"github\.com[:/]([^/]+)/", said.stdout)
     return match.group(1).lower() if match else ""

@@ -26,7 +26,10 @@ MEMORY = "512m"
 CPUS = 1.0
 PIDS = 256
 HOST_NAMESPACES = ("network_mode", "pid", "ipc", "uts", "userns_mode", "cgroup")
-NEVER = ("privileged", "cgroup_parent", "runtime", "isolation", "oom_kill_disable")
+NEVER = (
+    "privileged", "cgroup_parent", "runtime", "isolation", "oom_kill_disable", "use_api_socket",
+    "post_start", "pre_stop", "provider", "label_file", "volume_driver",
+)  # fmt: skip
 NON_EMPTY = ("devices", "device_cgroup_rules", "cap_add", "gpus", "external_links")
 NETWORK_DRIVERS = ("bridge", None, "")
 
@@ -47,8 +50,8 @@ def _inside(path: str | None, root: Path) -> bool:
 
 
 def refusals(model: dict[str, Any], raw: Any, folder: Path, root: Path) -> list[Refusal]:
-    """Every key of a resolved Compose model (and its raw file `raw`, for env files and
-    includes) that reaches outside the sandbox. `root` is the repository's copy."""
+    """Every key of a resolved Compose model (and of its raw file `raw`: `before_reading`)
+    that reaches outside the sandbox. `root` is the repository's copy."""
     found: list[Refusal] = []
     for name, service in (model.get("services") or {}).items():
         found += _service(f"services.{name}", service, root)
@@ -66,8 +69,7 @@ def refusals(model: dict[str, Any], raw: Any, folder: Path, root: Path) -> list[
                 found.append(Refusal(f"{key}.file", f"reads {item['file']} from the host"))
             if item.get("environment"):
                 found.append(Refusal(f"{key}.environment", "reads the host's environment"))
-    found += _raw_paths(raw, folder, root)
-    return found
+    return found + before_reading(raw, folder, root)
 
 
 def _service(key: str, service: dict[str, Any], root: Path) -> list[Refusal]:
@@ -123,66 +125,82 @@ def _build(key: str, build: dict[str, Any] | None, root: Path) -> list[Refusal]:
     return found
 
 
-def _raw_paths(raw: Any, folder: Path, root: Path) -> list[Refusal]:
-    """env_file and include paths, which the resolved model no longer shows."""
+def before_reading(raw: Any, folder: Path, root: Path) -> list[Refusal]:
+    """What `docker compose config` itself would read from outside the repository, refused
+    from the file before Compose reads it: other Compose files (`include`, `extends.file`),
+    and env files outside the repository (Compose expands `~` and variables in their paths)."""
     found: list[Refusal] = []
     if not isinstance(raw, dict):
-        return found
-    includes = raw.get("include") or []
-    for index, item in enumerate(includes if isinstance(includes, list) else [includes]):
-        paths = item.get("path") if isinstance(item, dict) else item
-        for path in paths if isinstance(paths, list) else [paths]:
-            if not _inside(str(folder / str(path)), root):
-                found.append(Refusal(f"include[{index}]", f"includes {path}"))
+        return [Refusal("(top level)", "not a mapping of keys")]
+    if raw.get("include"):
+        found.append(Refusal("include", "includes other Compose files: the checker reads one"))
     for name, service in (raw.get("services") or {}).items():
         if not isinstance(service, dict):
             continue
+        extends = service.get("extends")
+        if isinstance(extends, dict) and extends.get("file"):
+            found.append(Refusal(f"services.{name}.extends", f"reads {extends['file']}"))
         env_files = service.get("env_file") or []
         for item in env_files if isinstance(env_files, list) else [env_files]:
-            path = item.get("path") if isinstance(item, dict) else item
-            if not _inside(str(folder / str(path)), root):
+            path = str(item.get("path") if isinstance(item, dict) else item)
+            if "~" in path or "$" in path or not _inside(str(folder / path), root):
                 found.append(Refusal(f"services.{name}.env_file", f"reads {path}"))
     return found
+
+
+# What of a learner's service the checker runs: these keys, as the learner wrote them; every
+# other key is dropped (logging drivers, ulimits, sysctls, hooks, resources: what is not
+# listed cannot reach further than a container with the limits above).
+KEPT = (
+    "image", "command", "entrypoint", "environment", "working_dir", "user", "expose",
+    "depends_on", "healthcheck", "tmpfs", "read_only", "cap_drop", "security_opt", "restart",
+    "stop_signal", "stop_grace_period", "init", "hostname", "stdin_open", "tty", "networks",
+)  # fmt: skip
+MAX_REPLICAS = 4
 
 
 def sandboxed(
     model: dict[str, Any], images: dict[str, str], label: dict[str, str]
 ) -> dict[str, Any]:
-    """The model as the checker runs it: `images` maps a service to the image the checker
-    built for it (its `build` is dropped), every published port moves to 127.0.0.1 on a port the
-    engine picks, container names and the project name go (Compose names them, as the
-    curriculum's command does), and each container gets the limits above and `label`."""
-    result = copy.deepcopy(model)
-    result.pop("name", None)
-    # Compose's resolution names networks and volumes after the project it was read as: let
-    # this project name its own, so that no two checks (or a learner's own stack) share one.
-    for kind in ("networks", "volumes"):
-        for declared in (result.get(kind) or {}).values():
-            if isinstance(declared, dict):
-                declared.pop("name", None)
-    for name, service in result["services"].items():
-        if name in images:
-            service.pop("build", None)
-            service["image"] = images[name]
-            service["pull_policy"] = "never"
-        service.pop("container_name", None)
-        service["ports"] = [
-            {"target": port["target"], "host_ip": "127.0.0.1", "protocol": "tcp"}
-            for port in service.get("ports") or []
-        ]
-        for option in (
-            "mem_limit",
-            "memswap_limit",
-            "mem_reservation",
-            "cpus",
-            "cpu_shares",
-            "cpu_quota",
-            "cpu_period",
-            "cpuset",
-            "pids_limit",
-        ):
-            service.pop(option, None)
-        (service.get("deploy") or {}).pop("resources", None)
-        service.update(mem_limit=MEMORY, memswap_limit=MEMORY, cpus=CPUS, pids_limit=PIDS)
-        service["labels"] = {**(service.get("labels") or {}), **label}
+    """The model as the checker runs it: each service keeps only the KEPT keys; `images` maps a
+    service to the image the checker built for it (its `build` is dropped); every published
+    port moves to 127.0.0.1 on a port the engine picks; bind mounts (inside the repository's
+    copy: others are refused) are read-only; replicas are at most MAX_REPLICAS; container,
+    network, volume and project names go (Compose names them after the project, as the
+    curriculum's command does); every container gets the limits above, and every container,
+    network and volume `label`."""
+    services = {name: _runnable(name, service, images, label)
+                for name, service in model["services"].items()}  # fmt: skip
+    result: dict[str, Any] = {"services": services}
+    for kind in ("networks", "volumes"):  # bare: the default driver, Compose's own name
+        declared = {name: {"labels": dict(label)} for name in model.get(kind) or {}}
+        if kind == "networks":
+            declared.setdefault("default", {"labels": dict(label)})
+        result[kind] = declared
     return result
+
+
+def _runnable(
+    name: str, service: dict[str, Any], images: dict[str, str], label: dict[str, str]
+) -> dict[str, Any]:
+    kept = {key: copy.deepcopy(service[key]) for key in KEPT if key in service}
+    if name in images:
+        kept.update(image=images[name], pull_policy="never")
+    kept["ports"] = [
+        {"target": port["target"], "host_ip": "127.0.0.1", "protocol": "tcp"}
+        for port in service.get("ports") or []
+    ]
+    kept["volumes"] = [
+        {**volume, "read_only": True} if volume.get("type") == "bind" else volume
+        for volume in copy.deepcopy(service.get("volumes") or [])
+    ]
+    replicas = (service.get("deploy") or {}).get("replicas")
+    if replicas is not None:
+        kept["deploy"] = {"replicas": min(int(replicas), MAX_REPLICAS)}
+    if isinstance(kept.get("networks"), dict):  # names only: no fixed addresses
+        kept["networks"] = {n: {"aliases": (v or {}).get("aliases", [])}
+                            for n, v in kept["networks"].items()}  # fmt: skip
+    kept["security_opt"] = [o for o in kept.get("security_opt") or [] if "no-new-privileges" in o]
+    kept.update(mem_limit=MEMORY, memswap_limit=MEMORY, cpus=CPUS, pids_limit=PIDS)
+    kept["labels"] = {**(service.get("labels") or {}), **label}
+    return kept

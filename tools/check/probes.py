@@ -152,6 +152,8 @@ def page_text(
 
     try:
         context.route(re.compile(r".*"), reroute)
+        # WebSockets are not routed above: the page opens none (the mock never connects).
+        context.route_web_socket(re.compile(r".*"), lambda socket: socket.close())
         page = context.new_page()
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console.append(str(e)))
@@ -177,9 +179,11 @@ def page_text(
 # --- which replica answered ----------------------------------------------------------------------
 def received_bytes(container: Container) -> int:
     """Bytes the container's network interfaces (not loopback) have received."""
-    try:
+    try:  # from the host, when the engine's processes are this machine's
+        if container.id not in Path(f"/proc/{container.pid}/cgroup").read_text():
+            raise OSError("another machine's process")  # a remote engine, Docker Desktop
         text = Path(f"/proc/{container.pid}/net/dev").read_text()
-    except OSError:  # not the host's root: ask inside the container
+    except OSError:  # else inside the container
         text = docker("exec", container.id, "cat", "/proc/net/dev", check=False)
     total = 0
     for line in text.splitlines()[2:]:

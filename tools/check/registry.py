@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tools.docker import ToolError
-
 CheckFunction = Callable[["Context"], "str | None"]
 
 
@@ -180,13 +178,14 @@ def _run_one(chk: Check, context: Context, done: dict[str, Outcome]) -> Outcome:
             failure.line,
             details=failure.details,
         )
-    except ToolError as error:  # the engine could not do what the check asked: said as such
+    except Exception as error:  # noqa: BLE001 - the engine or the browser failed the checker
+        said = str(error).splitlines()[0] if str(error) else type(error).__name__
         outcome = Outcome(
             chk,
             Status.ERROR,
-            f"the checker could not run this check: {error}",
+            f"the checker could not run this check: {said}",
             "run it again; if it says the same, report it with VERBOSE=1's details",
-            details=error.details,
+            details=getattr(error, "details", ""),
         )
     outcome.seconds = time.monotonic() - started
     return outcome

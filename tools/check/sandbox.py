@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -46,11 +47,17 @@ LIMITS = [
 BUILD_LIMITS = ["--memory=2g", "--memory-swap=2g", "--cpu-period=100000", "--cpu-quota=150000"]
 
 
-def _clean_environment() -> dict[str, str]:
-    """Compose sees none of the caller's variables (this repository's PROXY_PORT, say): a
-    learner's file is resolved as on a learner's machine."""
-    keep = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH")
-    return {k: os.environ[k] for k in keep if k in os.environ} | {"DOCKER_CLI_HINTS": "false"}
+def _clean_environment(home: Path) -> dict[str, str]:
+    """Compose and the CLI see none of the caller's variables (this repository's PROXY_PORT,
+    say): a learner's file is resolved as on a learner's machine, and its `~` and `${HOME}`
+    are the sandbox's, not the caller's home. The CLI's own configuration (its plugins) stays."""
+    keep = ("PATH", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+    config = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    return {k: os.environ[k] for k in keep if k in os.environ} | {
+        "HOME": str(home),
+        "DOCKER_CONFIG": config,
+        "DOCKER_CLI_HINTS": "false",
+    }
 
 
 @dataclasses.dataclass
@@ -60,6 +67,7 @@ class Build:
     log: str
     seconds: float
     missing_base: str = ""  # a base that could be neither pulled nor stood in for
+    refused: str = ""  # what the checker would not let the engine fetch
 
 
 @dataclasses.dataclass
@@ -87,6 +95,7 @@ class Sandbox:
         self.projects: dict[str, Path] = {}
         self.started: dict[str, list[str]] = {}  # task -> containers started with `start`
         self.root = Path()
+        self.home = Path()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._previous: Any = None
         self._closing = contextlib.ExitStack()
@@ -95,18 +104,24 @@ class Sandbox:
     # --- lifetime ------------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
         self._previous = signal.signal(signal.SIGTERM, _interrupt)
-        self._tmp = tempfile.TemporaryDirectory(prefix=f"softy-pinko-check-{self.run_id}-")
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix=f"softy-pinko-check-{self.run_id}-", ignore_cleanup_errors=True
+        )
         self.root = Path(self._tmp.name) / "repository"
+        self.home = Path(self._tmp.name) / "home"  # what a learner's `~` means here
+        self.home.mkdir()
         self.left_out = copy_repository(self.original, self.root)
         return self
 
     def __exit__(self, *exc: object) -> None:
         # Cleaning up is not interrupted by a second Ctrl-C: it is what leaves the engine clean.
+        # (GitHub Actions cancels a job with SIGINT, then SIGTERM 7.5 s later.)
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
+            self.clean()
             with contextlib.suppress(Exception):
                 self._closing.close()  # the browser
-            self.clean()
         finally:
             signal.signal(signal.SIGINT, interrupt)
             signal.signal(signal.SIGTERM, self._previous)
@@ -130,7 +145,7 @@ class Sandbox:
                 del self.projects[project]
         started = self.started.pop(task, [])
         if started:
-            docker("rm", "-f", *started, check=False)
+            docker("rm", "-f", "-v", *started, check=False)
 
     def clean(self) -> None:
         for task in {p.rsplit("-", 1)[-1] for p in self.projects} | set(self.started):
@@ -146,7 +161,9 @@ class Sandbox:
                 check=False,
             ).split()
             if listed:
-                docker(kind, "rm", *(["-f"] if kind != "network" else []), *listed, check=False)
+                docker(
+                    kind, "rm", *(["-f", "-v"] if kind == "container" else []), *listed, check=False
+                )
         tagged = docker(
             "image",
             "ls",
@@ -185,6 +202,12 @@ class Sandbox:
     ) -> Build:
         """`docker build` of a learner's Dockerfile, unchanged, on the bases it names."""
         started = time.monotonic()
+        fetched = re.search(r"^\s*ADD\s+(?:--\S+\s+)*(https?://\S+|git@\S+)", dockerfile.read_text(
+            errors="replace"), re.M | re.I)  # fmt: skip
+        if fetched:  # the engine itself would fetch it, from the host's own network
+            return Build(
+                False, tag, f"refused: ADD {fetched.group(1)}", 0.0, refused=fetched.group(1)
+            )
         for base in baseimages.bases_in_dockerfile(dockerfile.read_text(errors="replace")):
             try:
                 baseimages.ensure_learner_base(base)
@@ -209,7 +232,7 @@ class Sandbox:
                 [*command, str(context)],
                 timeout=BUILD_TIMEOUT,
                 check=False,
-                env={**_clean_environment(), "DOCKER_BUILDKIT": "0"},
+                env={**_clean_environment(self.home), "DOCKER_BUILDKIT": "0"},
                 inherit_env=False,
             )
         except ToolError:
@@ -246,14 +269,17 @@ class Sandbox:
                 check=False,
             )
         finally:
-            docker("rm", "-f", name, check=False)
+            docker("rm", "-f", "-v", name, check=False)
 
     def start(self, task: str, image: str, port: int) -> Container:
         """Start an image's server with `port` published on 127.0.0.1, on a port the engine
         picks; the container as the engine says it is a moment after."""
-        cid = docker(
-            "run", "-d", "--label", self.label, *LIMITS, "-p", f"127.0.0.1::{port}", image
-        ).strip()
+        said = run(["docker", "run", "-d", "--label", self.label, *LIMITS, "-p",
+                    f"127.0.0.1::{port}", image], check=False)  # fmt: skip
+        if said.returncode != 0:  # e.g. a CMD naming a program the image lacks
+            lines = said.stderr.strip().splitlines() or ["no output"]
+            raise NotStarted(lines[-1][:300], said.stderr)
+        cid = said.stdout.strip()
         self.started.setdefault(task, []).append(cid)
         found = containers(f"id={cid}")
         if not found:
@@ -262,7 +288,7 @@ class Sandbox:
 
     # --- Compose -------------------------------------------------------------------------------
     def _project(self, folder: Path, name: str, file: str) -> ComposeProject:
-        return ComposeProject(folder, name, _clean_environment(), file=file, env_only=True)
+        return ComposeProject(folder, name, _clean_environment(self.home), file=file, env_only=True)
 
     def compose_model(self, file: Path) -> Completed:
         """Compose's resolution of a learner's file, as JSON (nothing is started)."""
@@ -291,14 +317,16 @@ class Sandbox:
         )
         if said.returncode != 0:
             lines = (said.stderr or said.stdout).strip().splitlines() or ["no output"]
-            raise ComposeFailed(lines[-1], said.stdout + said.stderr)
+            raise NotStarted(lines[-1], said.stdout + said.stderr)
         return Stack(project, file, self.stack_containers(project))
 
     def stack_containers(self, project: str) -> list[Container]:
         return containers(f"label=com.docker.compose.project={project}")
 
 
-class ComposeFailed(Exception):
+class NotStarted(Exception):
+    """The engine would not start what a learner's files describe: its last line."""
+
     def __init__(self, line: str, output: str):
         super().__init__(line)
         self.output = output

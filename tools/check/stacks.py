@@ -9,7 +9,7 @@ from typing import Any
 
 from tools.check import files, policy, probes, steps
 from tools.check.registry import Context, Failed, check
-from tools.check.sandbox import ComposeFailed, Stack
+from tools.check.sandbox import NotStarted, Stack
 from tools.docker import ToolError
 
 FILE = "docker-compose.yml"
@@ -31,8 +31,16 @@ def compose_file(ctx: Context) -> str:
 
 
 def model(ctx: Context) -> str:
-    """Compose's own reading of the file; kept for the checks after."""
+    """Compose's own reading of the file, kept for the checks after; first, from the file
+    itself, what Compose would read from outside the repository is refused."""
     path = ctx.folder / FILE
+    try:
+        ctx.state["raw"] = files.compose_raw(path)
+    except Exception as error:  # noqa: BLE001 - ruamel's errors share no base worth naming
+        raise Failed("YAML", str(error).splitlines()[0], "fix the YAML", ctx.rel(path)) from None
+    refused = policy.before_reading(ctx.state["raw"], ctx.folder, ctx.root)
+    if refused:
+        raise refusal(ctx, refused)
     said = ctx.sandbox.compose_model(path)
     if said.returncode != 0:
         line = (said.stderr.strip().splitlines() or ["no output"])[-1]
@@ -43,10 +51,6 @@ def model(ctx: Context) -> str:
             ctx.rel(path),
         )
     ctx.state["model"] = json.loads(said.stdout)
-    try:
-        ctx.state["raw"] = files.compose_raw(path)
-    except Exception as error:  # noqa: BLE001 - ruamel's errors share no base worth naming
-        raise Failed("YAML", str(error).splitlines()[0], "fix the YAML", ctx.rel(path)) from None
     return f"services: {', '.join(ctx.state['model'].get('services') or {})}"
 
 
@@ -61,20 +65,22 @@ def line_of(ctx: Context, key: str) -> int | None:
 def nothing_reaches_the_host(ctx: Context) -> str:
     refused = policy.refusals(ctx.state["model"], ctx.state["raw"], ctx.folder, ctx.root)
     if refused:
-        first = refused[0]
-        more = (
-            f" (and {len(refused) - 1} more: {', '.join(r.key for r in refused[1:4])})"
-            if len(refused) > 1
-            else ""
-        )
-        raise Failed(
-            "no key that reaches outside the container",
-            f"{first.key}: {first.reason}{more}",
-            f"remove {first.key.split('.')[-1]}: the checker runs nothing that can reach the host",
-            f"{ctx.task}/{FILE}",
-            line_of(ctx, first.key),
-        )
+        raise refusal(ctx, refused)
     return "no privileges, host namespaces, devices or host paths"
+
+
+def refusal(ctx: Context, refused: list[policy.Refusal]) -> Failed:
+    first = refused[0]
+    more = ""
+    if len(refused) > 1:
+        more = f" (and {len(refused) - 1} more: {', '.join(r.key for r in refused[1:4])})"
+    return Failed(
+        "no key that reaches outside the container",
+        f"{first.key}: {first.reason}{more}",
+        f"remove {first.key.split('.')[-1]}: the checker runs nothing that can reach the host",
+        f"{ctx.task}/{FILE}",
+        line_of(ctx, first.key),
+    )
 
 
 def service_for(ctx: Context, role: str) -> str | None:
@@ -191,6 +197,15 @@ def build_all(ctx: Context) -> str:
     built: dict[tuple[str, str], str] = {}
     for name, service in (ctx.state["model"].get("services") or {}).items():
         build = service.get("build")
+        if not build and str(service.get("image", "")).startswith("softy-pinko"):
+            raise Failed(
+                f"services.{name}.build",
+                f"only image: {service['image']}, which this "
+                "machine has from another build than this repository's",
+                "add build: with the service's folder",
+                f"{ctx.task}/{FILE}",
+                line_of(ctx, f"services.{name}"),
+            )
         if not build:
             try:  # an image a learner uses as it is: pulled, or stood in for offline
                 from tools import baseimages
@@ -238,7 +253,7 @@ def up(ctx: Context, scale: dict[str, int] | None = None) -> Stack:
         stack: Stack = ctx.sandbox.compose_up(
             ctx.task, ctx.state["model"], ctx.state["images"], scale or {}
         )
-    except ComposeFailed as error:
+    except NotStarted as error:
         raise Failed(
             "the stack to start",
             str(error),

@@ -3,12 +3,14 @@ task2's with more, and so on. Each raises `Failed` naming the file (and line) an
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
 import re
 from pathlib import Path
 
 from tools.check import files, probes
 from tools.check.registry import Context, Failed, unsure
-from tools.check.sandbox import Build
+from tools.check.sandbox import Build, NotStarted
 from tools.docker import Container
 
 GREETING = "Hello, World!"
@@ -103,8 +105,12 @@ def _apt(words: list[str]) -> tuple[str, list[str]] | None:
     """(subcommand, arguments) of an apt-get/apt command."""
     for index, word in enumerate(words):
         if word.rsplit("/", 1)[-1] in ("apt-get", "apt"):
-            rest = [w for w in words[index + 1 :]]
-            verbs = [w for w in rest if not w.startswith("-")]
+            rest = words[index + 1 :]
+            verbs = [
+                w
+                for i, w in enumerate(rest)
+                if not w.startswith("-") and (i == 0 or rest[i - 1] not in ("-o", "-c", "-t"))
+            ]
             return (verbs[0] if verbs else "", rest)
     return None
 
@@ -227,38 +233,35 @@ def python_from_apt(ctx: Context, dockerfile: Path) -> str:
     return "python3 python3-pip from APT"
 
 
+def workdirs(dockerfile: Path) -> list[tuple[str, int]]:
+    """Each WORKDIR as the absolute path it sets (quotes gone, a relative one resolved)."""
+    found, current = [], "/"
+    for instruction in files.instructions(dockerfile):
+        if instruction.keyword == "FROM":
+            current = "/"
+        if instruction.keyword == "WORKDIR":
+            value = instruction.value.strip().strip("\"'")
+            current = posixpath.normpath(posixpath.join(current, value))
+            found.append((current, instruction.line))
+    return found
+
+
 def workdir_app(ctx: Context, dockerfile: Path) -> str:
     """WORKDIR /app, and api.py copied there."""
     rel = ctx.rel(dockerfile)
-    workdir = ""
-    copied = None
-    for instruction in files.instructions(dockerfile):
-        if instruction.keyword == "WORKDIR":
-            workdir = instruction.value.strip().rstrip("/") or "/"
-        if instruction.keyword in ("COPY", "ADD"):
-            parts = [
-                p
-                for p in (files.exec_form(instruction.value) or instruction.value.split())
-                if not p.startswith("--")
-            ]
-            *sources, destination = parts if len(parts) > 1 else ["", ""]
-            names = {Path(s).name for s in sources} | (
-                {"api.py"} if {".", "./"} & set(sources) else set()
-            )
-            dest = destination if destination.startswith("/") else f"{workdir}/{destination}"
-            dest = re.sub(r"/+\.?/?$", "", dest.replace("/./", "/")) or "/"
-            if "api.py" in names and dest in ("/app", "/app/api.py"):
-                copied = instruction.line
-    if not any(
-        i.keyword == "WORKDIR" and i.value.strip().rstrip("/") == "/app"
-        for i in files.instructions(dockerfile)
-    ):
-        raise Failed("WORKDIR /app", f"WORKDIR {workdir or '(none)'}", "add WORKDIR /app", rel)
-    if copied is None:
+    set_to = workdirs(dockerfile)
+    if "/app" not in [w for w, _ in set_to]:
+        found = f"WORKDIR {set_to[-1][0]}" if set_to else "no WORKDIR"
         raise Failed(
-            "api.py copied to /app", "no COPY of api.py into /app", "add COPY api.py /app/", rel
+            "WORKDIR /app", found, "add WORKDIR /app", rel, set_to[-1][1] if set_to else None
         )
-    return f"WORKDIR /app, api.py copied there (line {copied})"
+    for sources, destination, line in copies(dockerfile):
+        copies_api = any(fnmatch.fnmatch("api.py", Path(s).name) for s in sources) or "." in sources
+        if copies_api and destination in ("/app", "/app/api.py"):
+            return f"WORKDIR /app, api.py copied there (line {line})"
+    raise Failed(
+        "api.py copied to /app", "no COPY of api.py into /app", "add COPY api.py /app/", rel
+    )
 
 
 # --- builds ------------------------------------------------------------------------------------
@@ -277,6 +280,12 @@ def build(ctx: Context, context_rel: str, name: str) -> Build:
 
 def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
     rel = ctx.rel(dockerfile)
+    if built.refused:
+        line = next((i.line for i in files.instructions(dockerfile)
+                     if i.keyword == "ADD" and built.refused in i.value), None)  # fmt: skip
+        return Failed("no ADD of a URL (the engine would fetch it from the host's network)",
+                      f"ADD {built.refused}", "download it in a RUN step, or COPY the file",
+                      rel, line)  # fmt: skip
     if built.missing_base:
         return unsure(
             f"the base {built.missing_base} could be neither pulled nor stood in for "
@@ -333,7 +342,14 @@ def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
 # --- servers -----------------------------------------------------------------------------------
 def serve(ctx: Context, name: str, port: int) -> tuple[Container, int]:
     """Start the image built as `name` with `port` published; (container, host port)."""
-    started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port)
+    try:
+        started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port)
+    except NotStarted as error:
+        raise Failed(
+            "the container to start",
+            str(error),
+            "fix the image's CMD: `docker run` of the image says the same",
+        ) from None
     host_port = (started.ports.get(f"{port}/tcp") or [0])[0]
     ctx.state[f"port:{name}"] = host_port
     ctx.state[f"container:{name}"] = started
@@ -369,38 +385,38 @@ SITE = "softy-pinko-front-end"
 
 
 def copies(dockerfile: Path) -> list[tuple[list[str], str, int]]:
-    """Every COPY/ADD: (source paths, destination, line), paths without ./ or a trailing /."""
+    """Every COPY/ADD: (source paths, absolute destination, line), paths without ./ or a
+    trailing /; a relative destination is resolved against the WORKDIR in force."""
     found = []
     workdir = "/"
     for instruction in files.instructions(dockerfile):
+        if instruction.keyword == "FROM":
+            workdir = "/"
         if instruction.keyword == "WORKDIR":
-            workdir = instruction.value.strip()
+            value = instruction.value.strip().strip("\"'")
+            workdir = posixpath.normpath(posixpath.join(workdir, value))
         if instruction.keyword not in ("COPY", "ADD"):
             continue
-        parts = [
-            p
-            for p in (files.exec_form(instruction.value) or instruction.value.split())
-            if not p.startswith("--")
-        ]
+        words = files.exec_form(instruction.value) or instruction.value.split()
+        parts = [p for p in words if not p.startswith("--")]
         if len(parts) < 2:
             continue
         *sources, destination = parts
-        if not destination.startswith("/"):
-            destination = f"{workdir.rstrip('/')}/{destination}"
         clean = [re.sub(r"^\./", "", s).rstrip("/") or "." for s in sources]
         found.append(
-            (clean, re.sub(r"/+$", "", destination.replace("/./", "/")) or "/", instruction.line)
+            (clean, posixpath.normpath(posixpath.join(workdir, destination)), instruction.line)
         )
     return found
 
 
 def copied_to(ctx: Context, dockerfile: Path, source: str, destination: str) -> str:
     rel = ctx.rel(dockerfile)
+    parent, name = destination.rsplit("/", 1)
+    # A file keeps its name when copied into a folder; a folder's contents go where it is
+    # copied to (COPY site /var/www/html/ puts index.html in /var/www/html).
+    keeps_name = (dockerfile.parent / source).is_file() and Path(source).name == name
     for sources, dest, line in copies(dockerfile):
-        if source in sources and (
-            dest == destination
-            or (dest == destination.rsplit("/", 1)[0] and source == destination.rsplit("/", 1)[1])
-        ):
+        if source in sources and (dest == destination or (keeps_name and dest == parent)):
             return f"line {line}: {source} -> {destination}"
     elsewhere = [(d, ln) for s, d, ln in copies(dockerfile) if source in s]
     if elsewhere:

@@ -82,25 +82,50 @@ def proxy_routes(ctx: Context) -> str:
     return routes(ctx)
 
 
+def blocks(text: str, keyword: str) -> list[tuple[str, str, int]]:
+    """Each `keyword <argument> { ... }` of an Nginx config with its comments dropped:
+    (argument, body, line), the body's own nested blocks included."""
+    text = "\n".join(re.sub(r"(^|\s)#.*$", "", line) for line in text.splitlines())
+    found = []
+    for match in re.finditer(rf"(?<![\w$]){keyword}\s+([^{{;]*?)\s*\{{", text):
+        depth, end = 1, match.end()
+        while depth and end < len(text):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        found.append(
+            (match.group(1), text[match.end() : end - 1], text[: match.start()].count("\n") + 1)
+        )
+    return found
+
+
+def location_for(text: str, prefix: str) -> tuple[str, int] | None:
+    """The body and line of the location that serves `prefix` (/api or /)."""
+    for argument, body, line in blocks(text, "location"):
+        path = argument.split()[-1] if argument.split() else ""
+        if prefix == "/" and path == "/":
+            return body, line
+        if prefix != "/" and path.lstrip("^").rstrip("/").startswith(prefix):
+            return body, line
+    return None
+
+
 def routes(ctx: Context) -> str:
     conf = ctx.folder / "proxy/proxy.conf"
     text = conf.read_text(errors="replace")
-    upstreams = {
-        m.group(1): m.group(2) for m in re.finditer(r"upstream\s+([\w.-]+)\s*\{([^}]*)\}", text)
-    }
+    upstreams = {name: body for name, body, _ in blocks(text, "upstream")}
     said = []
     for prefix, role, port in (("/api", "back-end", 5252), ("/", "front-end", 9000)):
         service = stacks.service_for(ctx, role) or role
-        block = re.search(rf"location\s+(?:[=^~]+\s*)?{re.escape(prefix)}/?\s*\{{([^}}]*)\}}", text)
-        if block is None:
+        location = location_for(text, prefix)
+        if location is None:
             raise Failed(
                 f"location {prefix} {{ proxy_pass http://{service}:{port}; }}",
                 f"no location {prefix}",
                 f"add location {prefix}",
                 ctx.rel(conf),
             )
-        line = text[: block.start()].count("\n") + 1
-        target = re.search(r"proxy_pass\s+https?://([^/;\s]+)", block.group(1))
+        body, line = location
+        target = re.search(r"proxy_pass\s+https?://([^/;\s]+)", body)
         if target is None:
             raise Failed(
                 f"proxy_pass http://{service}:{port} in location {prefix}",
@@ -110,16 +135,15 @@ def routes(ctx: Context) -> str:
                 line,
             )
         host = target.group(1)
-        servers = upstreams.get(host, host)
         if "$" in host:
             raise unsure(
-                f"location {prefix} proxies to {host}, a variable: the routes are judged by "
-                "running the stack",
+                f"location {prefix} proxies to {host}, a variable: the routes are judged "
+                "by running the stack",
                 "nothing to change if the checks of the running stack pass",
                 ctx.rel(conf),
                 line,
             )
-        if f"{service}:{port}" not in servers:
+        if f"{service}:{port}" not in upstreams.get(host, host):
             raise Failed(
                 f"location {prefix} to {service}:{port}",
                 f"proxy_pass http://{host}",
