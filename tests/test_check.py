@@ -137,6 +137,28 @@ def submodule_left_empty(root: Path) -> None:
     )
 
 
+def template_submodule_never_committed(root: Path) -> None:
+    """The page is a submodule of the school's template, and the learner's page edits live
+    only in their own checkout of it."""
+    site = "task3/front-end/softy-pinko-front-end"
+    edit(root / site / "index.html", 'id="dynamic-content"', 'id="greeting"')
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
+    run([*git, "init", "-q"])
+    run(
+        [
+            *git,
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/learner/holbertonschool-softy-pinko-docker.git",
+        ]
+    )
+    (root / ".gitmodules").write_text(
+        f'[submodule "site"]\n\tpath = {site}\n\turl = https://github.com/school/softy-pinko-front-end.git\n'
+    )
+    run([*git, "update-index", "--add", "--cacheinfo", f"160000,{'b' * 40},{site}"])
+
+
 LEARNER_S_DOCKERFILE = """FROM ubuntu:latest
 RUN apt-get update && apt-get upgrade -y
 RUN apt-get install -y python3 python3-pip
@@ -255,6 +277,13 @@ DEFECTS = {
         ),
         "page_has_dynamic_content",
         r'expected an element with id="dynamic-content", found none',
+    ),
+    "the page a template submodule, edits never committed": Defect(
+        "task3",
+        template_submodule_never_committed,
+        "page_has_dynamic_content",
+        r"a submodule of https://github.com/school/softy-pinko-front-end.git at bbbbbbb: edits "
+        r"made inside it were never committed to this repository",
     ),
     "task3's page fetching a relative URL": Defect(
         "task3",
@@ -566,3 +595,32 @@ def test_a_run_stopped_while_its_stack_runs_leaves_the_engine_as_it_found_it(tmp
             checker.kill()
     assert checker.returncode == 130, output.decode()
     assert engine_state() == before
+
+
+OTHER_BASES = {
+    "ubuntu:22.04": "FROM ubuntu:22.04\nRUN apt-get update && apt-get upgrade -y\n"
+    "RUN apt-get install -y python3 python3-pip\nRUN pip3 install flask flask-cors\n"
+    'WORKDIR /app\nCOPY api.py /app/\nCMD ["python3", "api.py"]\n',
+    "python:3.12-slim": "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install flask\n"
+    'COPY api.py /app/\nCMD ["python", "api.py"]\n',
+}
+
+
+@pytest.mark.parametrize("dockerfile", OTHER_BASES.values(), ids=OTHER_BASES.keys())
+def test_a_learner_s_dockerfile_on_another_base_builds_offline_unchanged(dockerfile, tmp_path):
+    """Stood in for when no registry answers; neither is externally managed, so a system-wide
+    pip install works there as on the real image. The base itself is a warning or a failure."""
+    root = copy_of(tmp_path, ["task1"])
+    (root / "task1/Dockerfile").write_text(dockerfile)
+    said = check(root, ["task1"], False, tmp_path / "out")
+    assert said["task1.builds"]["status"] == "pass", said["task1.builds"]
+    assert said["task1.answers_hello_world_on_5252"]["status"] == "pass"
+    assert said["task1.based_on_latest_ubuntu"]["status"] in ("warn", "fail")
+
+
+def test_the_exit_code_says_whether_the_checker_could_run(tmp_path):
+    assert main(["softy-pinko-check", str(tmp_path / "nowhere")]) == 2
+    root = copy_of(tmp_path, ["task0"])
+    (root / "task0/Dockerfile").rename(root / "task0/DockerFile")
+    assert main(["softy-pinko-check", "--files-only", "--tasks", "task0", "--output",
+                 str(tmp_path / "out"), str(root)]) == 1  # fmt: skip
