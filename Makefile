@@ -21,6 +21,7 @@ NODES       ?= 3
 REPO        ?=
 TASKS       ?=
 LIST        ?=
+REPOS       ?=
 FILES_ONLY  ?=
 export JOB RUNNER NODES
 export REPLICAS PROXY_PORT
@@ -119,9 +120,9 @@ audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying no
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
 	@$(PYTHON) -m tools.sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
-check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=task0,task3; FILES_ONLY=1; LIST=1)
-	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPO),,echo "make check: name the repository: make check REPO=path/to/repository" >&2; exit 2))
-	@$(if $(LIST),,$(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) "$(REPO)")
+check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, LIST=1; REPOS="a b" or REPOS=@file: a table)
+	@$(if $(LIST)$(REPO)$(REPOS),,echo "make check: name the repository: make check REPO=path/to/repository (or REPOS=\"a b\")" >&2; exit 2)
+	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPOS),$(PYTHON) -m tools.check.batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),$(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) "$(REPO)"))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

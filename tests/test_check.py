@@ -10,6 +10,7 @@ build on the cached layers of this repository's images, narrowed to the task the
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import re
@@ -580,14 +581,16 @@ def test_a_run_stopped_while_its_stack_runs_leaves_the_engine_as_it_found_it(tmp
     images built for it all go."""
     root = copy_of(tmp_path, ["task4"])
     before = engine_state()
+    run_id = f"t{time.time_ns() % 10**8}"
     checker = subprocess.Popen(
-        [sys.executable, "-m", "tools.check", "--tasks", "task4", "--output", str(tmp_path / "out"),
-         str(root)],
+        [sys.executable, "-m", "tools.check", "--run-id", run_id, "--tasks", "task4", "--output",
+         str(tmp_path / "out"), str(root)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        poll(lambda: docker("ps", "-q", "--filter", "label=org.softy-pinko.check.run").split(),
-             timeout=300, what="the checker's task4 stack to run", interval=0.1)  # fmt: skip
+        label = f"label=org.softy-pinko.check.run={run_id}"
+        poll(lambda: docker("ps", "-q", "--filter", label).split(), timeout=300,
+             what="the checker's task4 stack to run", interval=0.1)  # fmt: skip
         checker.send_signal(signal.SIGTERM)
         output, _ = checker.communicate(timeout=120)
     finally:
@@ -624,3 +627,76 @@ def test_the_exit_code_says_whether_the_checker_could_run(tmp_path):
     (root / "task0/Dockerfile").rename(root / "task0/DockerFile")
     assert main(["softy-pinko-check", "--files-only", "--tasks", "task0", "--output",
                  str(tmp_path / "out"), str(root)]) == 1  # fmt: skip
+
+
+# --- many repositories ----------------------------------------------------------------------
+def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_nothing(tmp_path):
+    """Three repositories: this one's task0, one with a misspelled greeting, one whose build
+    never ends. The last is stopped at its limit and swept; the table has all three."""
+    repositories = []
+    for name, change in (
+        ("good", None),
+        ("misspelled", ('"Hello, World!"', '"Hello World!"')),
+        ("endless", ("USER 65534:65534", "RUN sleep 100000\nUSER 65534:65534")),
+    ):
+        root = copy_of(tmp_path / name, ["task0"])
+        if change:
+            edit(root / "task0/Dockerfile", *change)
+        repositories.append(str(root))
+    before = engine_state()
+    started = time.monotonic()
+    said = run(
+        [
+            sys.executable,
+            "-m",
+            "tools.check.batch",
+            "--tasks",
+            "task0",
+            "--timeout",
+            "45",
+            "--output",
+            str(tmp_path / "table"),
+            *repositories,
+        ],
+        timeout=300,
+        cwd=REPO,
+    )
+    took = time.monotonic() - started
+    rows = {
+        Path(r["repository"]).parent.name: r
+        for r in csv.DictReader((tmp_path / "table/batch.csv").open())
+    }
+    assert rows["good"]["status"] == "pass" and rows["good"]["task0"] == "pass", rows
+    assert rows["misspelled"]["status"] == "fail", rows
+    assert rows["misspelled"]["first_failure"].startswith(
+        "task0.prints_hello_world: expected 'Hello, World!', found 'Hello World!'"
+    )
+    assert rows["endless"]["status"] == "timeout", rows
+    assert "not done within 45s" in rows["endless"]["first_failure"]
+    assert took < 45 + 120, f"the batch took {took:.0f}s"
+    page = (tmp_path / "table/batch.html").read_text()
+    assert page.count("<tr><td>") == 3 and "task0.prints_hello_world" in page
+    assert "| pass |" in (tmp_path / "table/batch.md").read_text() and "timeout" in said.stdout
+    assert engine_state() == before, "the stopped checker's containers and images were swept"
+
+
+# --- installed -------------------------------------------------------------------------------
+def test_the_checker_installs_as_a_command_from_a_clone(tmp_path):
+    """What `pip install git+https://…` or `pipx run --spec … softy-pinko-check` does: the
+    package from a clone, into a fresh virtual environment, with its declared dependencies."""
+    clone, venv = tmp_path / "clone", tmp_path / "venv"
+    run(["git", "clone", "--quiet", str(REPO), str(clone)])
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", str(clone)],
+        timeout=900)  # fmt: skip
+    listed = run([str(venv / "bin/softy-pinko-check"), "--list"], cwd=tmp_path).stdout
+    assert "task6.both_back_ends_answer_in_turn" in listed
+    command = [
+        str(venv / "bin/softy-pinko-check"),
+        "--files-only",
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    said = run([*command, str(REPO)], cwd=tmp_path, check=False)
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert json.loads((tmp_path / "out/results.json").read_text())["status"] == "pass"

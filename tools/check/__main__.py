@@ -41,6 +41,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--output", default="reports/check", help="where results.json and junit.xml go"
     )
+    parser.add_argument("--run-id", default="", help=argparse.SUPPRESS)  # the batch's, to sweep
     return parser.parse_args(argv)
 
 
@@ -75,7 +76,7 @@ def check(args: argparse.Namespace) -> int:
     colour = report.colour_wanted()
     started = time.monotonic()
     print(f"checking {original.resolve()} ({', '.join(tasks)})", flush=True)
-    with Sandbox(original) as sandbox:
+    with Sandbox(original, args.run_id) as sandbox:
         for left_out in sandbox.left_out:
             print(f"  note: {left_out} is a link out of the repository: left out", flush=True)
 
@@ -96,5 +97,10 @@ def check(args: argparse.Namespace) -> int:
     return report.exit_code(outcomes)
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The installed command (pyproject.toml's [project.scripts])."""
     sys.exit(cli.run_main(main))
+
+
+if __name__ == "__main__":
+    entry()

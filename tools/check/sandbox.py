@@ -88,9 +88,9 @@ class Stack:
 
 
 class Sandbox:
-    def __init__(self, original: Path):
+    def __init__(self, original: Path, run_id: str = ""):
         self.original = original.resolve()
-        self.run_id = secrets.token_hex(4)
+        self.run_id = run_id or secrets.token_hex(4)
         self.label = f"{LABEL}={self.run_id}"
         self.projects: dict[str, Path] = {}
         self.started: dict[str, list[str]] = {}  # task -> containers started with `start`
@@ -150,31 +150,7 @@ class Sandbox:
     def clean(self) -> None:
         for task in {p.rsplit("-", 1)[-1] for p in self.projects} | set(self.started):
             self.stop(task)
-        for kind in ("container", "network", "volume"):
-            listed = docker(
-                kind,
-                "ls",
-                "-q",
-                *(["-a"] if kind == "container" else []),
-                "--filter",
-                f"label={self.label}",
-                check=False,
-            ).split()
-            if listed:
-                docker(
-                    kind, "rm", *(["-f", "-v"] if kind == "container" else []), *listed, check=False
-                )
-        tagged = docker(
-            "image",
-            "ls",
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-            "--filter",
-            f"reference={self.repository}/*",
-            check=False,
-        ).split()
-        if tagged:  # --no-prune: the build cache under them stays, for the next check
-            docker("image", "rm", "--force", "--no-prune", *tagged, check=False, timeout=300)
+        sweep(self.run_id)
 
     def browser(self) -> Any:
         """One headless Chromium for the run, started when a check first needs it."""
@@ -187,7 +163,7 @@ class Sandbox:
     # --- images --------------------------------------------------------------------------------
     @property
     def repository(self) -> str:
-        return f"softy-pinko-check-{self.run_id}"
+        return repository(self.run_id)
 
     def tag(self, task: str, name: str) -> str:
         return f"{self.repository}/{task}-{name}:latest"
@@ -322,6 +298,25 @@ class Sandbox:
 
     def stack_containers(self, project: str) -> list[Container]:
         return containers(f"label=com.docker.compose.project={project}")
+
+
+def repository(run_id: str) -> str:
+    """Where a run's images are named."""
+    return f"softy-pinko-check-{run_id}"
+
+
+def sweep(run_id: str) -> None:
+    """Remove everything a run made, by its label and its images' names: what `Sandbox` does
+    last, and what `make check REPOS=...` does after a checker it had to kill."""
+    for kind in ("container", "network", "volume"):
+        listed = docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter",
+                        f"label={LABEL}={run_id}", check=False).split()  # fmt: skip
+        if listed:
+            docker(kind, "rm", *(["-f", "-v"] if kind == "container" else []), *listed, check=False)
+    tagged = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                    f"reference={repository(run_id)}/*", check=False).split()  # fmt: skip
+    if tagged:  # --no-prune: the build cache under them stays, for the next check
+        docker("image", "rm", "--force", "--no-prune", *tagged, check=False, timeout=300)
 
 
 class NotStarted(Exception):

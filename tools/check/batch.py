@@ -1,0 +1,279 @@
+"""Many repositories, one table: `make check REPOS="path-or-url ..."` (or REPOS=@file, one a
+line), for reviewers.
+
+Each repository is checked in turn by its own checker process (`python -m tools.check`), in its
+own sandbox and within its own time limit: a build that never ends is stopped at the limit, what
+it started is swept by its run's label, and the batch goes on. A URL (https://…, git@…, or
+github:owner/name) is cloned first, with its submodules. The table, repository by task (pass,
+fail, warn, the first failure's reason), is written as Markdown, CSV and an HTML page with each
+repository's failures in detail, next to each repository's own results.json and junit.xml.
+
+Usage: python -m tools.check.batch [--timeout SECONDS] [--output DIR] REPO...
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import html
+import io
+import json
+import re
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tools import REPO, cli
+from tools.check import TASKS
+from tools.check.sandbox import sweep
+from tools.docker import ToolError, run
+
+TIMEOUT = 1200.0  # seconds per repository: a cold check of all seven tasks takes about 7 min
+
+
+@dataclasses.dataclass
+class Row:
+    repository: str
+    status: str  # pass, fail, error (the checker could not), timeout, unavailable (no clone)
+    seconds: float
+    tasks: dict[str, str] = dataclasses.field(default_factory=dict)  # task -> pass/fail/warn
+    first: str = ""  # the first failure: "task3.site_files: expected ..., found ..."
+    results: dict[str, Any] = dataclasses.field(default_factory=dict)
+    folder: str = ""  # where its results.json is, relative to the table
+
+
+def sources(arguments: list[str]) -> list[str]:
+    """The repositories named: each argument, or with @, each line of that file (# comments)."""
+    found = []
+    for argument in arguments:
+        if argument.startswith("@"):
+            lines = Path(argument[1:]).read_text().splitlines()
+            found += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+        else:
+            found.append(argument)
+    return found
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^(https?://|git@|github:)", source))
+
+
+def name_of(source: str) -> str:
+    parts = re.split(r"[/:]", source.rstrip("/").removesuffix(".git"))
+    return "+".join(p for p in parts[-2:] if p) if is_url(source) else Path(source).resolve().name
+
+
+def clone(source: str, into: Path, timeout: float) -> str:
+    """Clone a URL with its submodules; "" when done, else why not (one line)."""
+    url = (
+        f"https://github.com/{source.removeprefix('github:')}"
+        if source.startswith("github:")
+        else source
+    )
+    said = run(
+        [
+            "git",
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--recurse-submodules",
+            "--shallow-submodules",
+            url,
+            str(into),
+        ],
+        timeout=timeout,
+        check=False,
+    )
+    if said.returncode != 0:
+        return (said.stderr.strip().splitlines() or ["git clone failed"])[-1]
+    return ""
+
+
+def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: str = "") -> Row:
+    """One repository checked by its own checker process, within `timeout` seconds."""
+    name = name_of(source)
+    started = time.monotonic()
+    path = Path(source)
+    if is_url(source):
+        path = scratch / name
+        why = clone(source, path, min(timeout, 300))
+        if why:
+            return Row(source, "unavailable", time.monotonic() - started, first=f"clone: {why}")
+    elif not path.is_dir():
+        return Row(source, "unavailable", 0.0, first="not a folder")
+    run_id = secrets.token_hex(4)
+    folder = output / name
+    command = [
+        sys.executable,
+        "-m",
+        "tools.check",
+        *(["--tasks", tasks] if tasks else []),
+        "--output",
+        str(folder),
+        "--run-id",
+        run_id,
+        str(path),
+    ]
+    try:
+        run(command, timeout=timeout, check=False, cwd=REPO, env={"TMPDIR": str(scratch)})
+    except ToolError:  # killed at its limit: what it had started goes by its label
+        sweep(run_id)
+        return Row(
+            source,
+            "timeout",
+            time.monotonic() - started,
+            first=f"not done within {timeout:.0f}s (a build or a server that never ends?)",
+        )
+    return row_of(source, folder, output, time.monotonic() - started)
+
+
+def row_of(source: str, folder: Path, output: Path, seconds: float) -> Row:
+    try:
+        results = json.loads((folder / "results.json").read_text())
+    except (OSError, ValueError):
+        return Row(source, "error", seconds, first="the checker wrote no results.json")
+    row = Row(
+        source, results["status"], seconds, results=results, folder=str(folder.relative_to(output))
+    )
+    for task in results["tasks"]:
+        row.tasks[task["name"]] = (
+            "warn" if task["status"] == "pass" and task["warned"] else task["status"]
+        )
+    failed = next((t for t in results["tests"] if t["status"] in ("fail", "error")), None)
+    if failed:
+        row.first = f"{failed['name']}: {failed['message']}"
+    return row
+
+
+# --- the table ---------------------------------------------------------------------------------
+def markdown(rows: list[Row]) -> str:
+    lines = [
+        "| repository | " + " | ".join(TASKS) + " | first failure |",
+        "|---|" + "---|" * len(TASKS) + "---|",
+    ]
+    for row in rows:
+        cells = [row.tasks.get(t, row.status if not row.tasks else "-") for t in TASKS]
+        first = row.first.replace("|", "\\|")
+        lines.append(f"| {row.repository} | " + " | ".join(cells) + f" | {first} |")
+    return "\n".join(lines) + "\n"
+
+
+def comma_separated(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["repository", "status", "seconds", *TASKS, "first_failure"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.repository,
+                row.status,
+                f"{row.seconds:.0f}",
+                *[row.tasks.get(t, "") for t in TASKS],
+                row.first,
+            ]
+        )
+    return out.getvalue()
+
+
+STYLE = """body{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.35rem .6rem;text-align:left}
+.pass{background:#e3f6e5}.fail,.error,.timeout,.unavailable{background:#fde2e1}.warn{background:#fff4d6}
+details{margin:.6rem 0}code{background:#f4f4f4;padding:0 .2rem}"""
+
+
+def page(rows: list[Row]) -> str:
+    def cell(value: str) -> str:
+        return f'<td class="{html.escape(value)}">{html.escape(value)}</td>'
+
+    head = "".join(f"<th>{t}</th>" for t in TASKS)
+    body = []
+    for row in rows:
+        cells = "".join(cell(row.tasks.get(t, row.status if not row.tasks else "-")) for t in TASKS)
+        link = (
+            f'<a href="#{html.escape(name_of(row.repository))}">{html.escape(row.repository)}</a>'
+        )
+        body.append(f"<tr><td>{link}</td>{cells}<td>{html.escape(row.first)}</td></tr>")
+    details = [detail(row) for row in rows]
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>softy-pinko-check</title>"
+        f"<style>{STYLE}</style><h1>softy-pinko-check: {len(rows)} repositories</h1>"
+        f"<table id=summary><tr><th>repository</th>{head}<th>first failure</th></tr>"
+        f"{''.join(body)}</table>{''.join(details)}</html>\n"
+    )
+
+
+def detail(row: Row) -> str:
+    tests = [t for t in row.results.get("tests", []) if t["status"] in ("fail", "warn", "error")]
+    items = "".join(
+        f"<li class={html.escape(t['status'])}><code>{html.escape(t['name'])}</code> "
+        f"{html.escape(t['message'] or '')}<br>fix: {html.escape(t['fix'] or '')}"
+        + (
+            f" (<code>{html.escape(t['file'])}{':' + str(t['line']) if t['line'] else ''}</code>)"
+            if t["file"]
+            else ""
+        )
+        + "</li>"
+        for t in tests
+    )
+    files = (
+        f' · <a href="{html.escape(row.folder)}/results.json">results.json</a>'
+        if row.folder
+        else ""
+    )
+    return (
+        f'<details id="{html.escape(name_of(row.repository))}" open><summary>'
+        f"{html.escape(row.repository)}: {row.status}, {row.seconds:.0f}s{files}</summary>"
+        f"<ul>{items or '<li>every check passed</li>' if row.results else html.escape(row.first)}"
+        "</ul></details>"
+    )
+
+
+def write(rows: list[Row], output: Path) -> list[Path]:
+    written = [output / "batch.md", output / "batch.csv", output / "batch.html"]
+    written[0].write_text(markdown(rows))
+    written[1].write_text(comma_separated(rows))
+    written[2].write_text(page(rows))
+    return written
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="softy-pinko-check-batch", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("repositories", nargs="+", help="folders, URLs, or @file (one a line)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per repository")
+    parser.add_argument("--output", default="reports/check", help="where the table goes")
+    parser.add_argument("--tasks", default="", help="comma-separated, as for one repository")
+    args = parser.parse_args(argv[1:])
+    output = Path(args.output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory(
+        prefix="softy-pinko-batch-", ignore_cleanup_errors=True
+    ) as tmp:
+        for source in sources(args.repositories):
+            print(f"checking {source} ...", flush=True)
+            row = check_one(source, output, Path(tmp), args.timeout, args.tasks)
+            print(
+                f"  {row.status} in {row.seconds:.0f}s" + (f": {row.first}" if row.first else ""),
+                flush=True,
+            )
+            rows.append(row)
+    written = write(rows, output)
+    print(markdown(rows))
+    print(", ".join(str(p) for p in written))
+    return 0
+
+
+def entry() -> None:
+    """The installed command (pyproject.toml's [project.scripts])."""
+    sys.exit(cli.run_main(main))
+
+
+if __name__ == "__main__":
+    entry()
