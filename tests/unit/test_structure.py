@@ -32,6 +32,7 @@ OTHER_PROCESSES = {
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
     "tests/test_check.py": "`python -m tools.check`, interrupted mid-build by a signal",
+    "tools/check/batch.py": "a checker per repository, stopped with its process group at its limit",
 }
 
 

@@ -19,8 +19,11 @@ import dataclasses
 import html
 import io
 import json
+import os
 import re
 import secrets
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +33,7 @@ from typing import Any
 from tools import REPO, cli
 from tools.check import TASKS
 from tools.check.sandbox import sweep
-from tools.docker import ToolError, run
+from tools.docker import run
 
 TIMEOUT = 1200.0  # seconds per repository: a cold check of all seven tasks takes about 7 min
 
@@ -119,10 +122,8 @@ def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: s
         run_id,
         str(path),
     ]
-    try:
-        run(command, timeout=timeout, check=False, cwd=REPO, env={"TMPDIR": str(scratch)})
-    except ToolError:  # killed at its limit: what it had started goes by its label
-        sweep(run_id)
+    if not stopped_in_time(command, timeout, scratch):
+        sweep(run_id)  # whatever the stopped checker had not removed itself
         return Row(
             source,
             "timeout",
@@ -130,6 +131,31 @@ def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: s
             first=f"not done within {timeout:.0f}s (a build or a server that never ends?)",
         )
     return row_of(source, folder, output, time.monotonic() - started)
+
+
+def stopped_in_time(command: list[str], timeout: float, scratch: Path) -> bool:
+    """Run a checker to its end within `timeout`; past it, stop it as Ctrl-C would (SIGTERM to
+    its process group, the docker CLI it runs included, so that the engine cancels a build),
+    and False. A checker that does not clean up within a minute is killed."""
+    with subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    ) as checker:
+        try:
+            checker.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            os.killpg(checker.pid, signal.SIGTERM)
+            try:
+                checker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(checker.pid, signal.SIGKILL)
+                checker.wait()
+            return False
 
 
 def row_of(source: str, folder: Path, output: Path, seconds: float) -> Row:
