@@ -21,7 +21,6 @@ import json
 import math
 from collections.abc import Mapping
 from typing import cast
-from urllib.parse import urlparse
 
 
 @dataclasses.dataclass
@@ -95,8 +94,9 @@ def table(verdict: Verdict, markdown: bool = False) -> str:
         lines.append("|---|---:|---:|---:|")
         lines += ["| " + " | ".join(row) + " |" for row in cells]
     else:
-        lines.append(f"{header[0]:<16} {header[1]:>9} {header[2]:>8} {header[3]:>20}")
-        lines += [f"{r[0]:<16} {r[1]:>9} {r[2]:>8} {r[3]:>20}" for r in cells]
+        width = max([16, *(len(r[0]) + 2 for r in cells)])  # a Compose name is longer
+        lines.append(f"{header[0]:<{width}} {header[1]:>9} {header[2]:>8} {header[3]:>20}")
+        lines += [f"{r[0]:<{width}} {r[1]:>9} {r[2]:>8} {r[3]:>20}" for r in cells]
     status = "PASS" if verdict.ok else "FAIL"
     summary = f"verdict: {status} (tolerance ±{verdict.tolerance_pp:.2f} pp)" + "".join(
         f"\n  - {reason}" for reason in verdict.reasons
@@ -109,27 +109,64 @@ def detect_replicas(host: str, service: str = "back-end") -> int | None:
 
     None when it cannot tell (no Docker, or no container publishes that port).
     """
-    from tools.docker import ToolError, containers  # the repo's Docker layer (run from its root)
+    from tools.replicas import back_ends  # the repo's Docker layer (installed with the checker)
 
-    parsed = urlparse(host)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        publishers = containers(f"publish={port}", all_states=False)
-        project = publishers[0].labels.get("com.docker.compose.project") if publishers else None
-        if not project:
-            return None
-        replicas = containers(
-            f"label=com.docker.compose.project={project}",
-            f"label=com.docker.compose.service={service}",
-            all_states=False,
-        )
-        return len(replicas) or None
-    except ToolError:
-        return None
+    return len(back_ends(host, service)) or None
 
 
-def to_json(verdict: Verdict) -> str:
-    return json.dumps(dataclasses.asdict(verdict), indent=2)
+# Where each replica's count comes from (--replica-count-from); see replica_counts.
+SOURCES = ("auto", "header", "logs", "network")
+NO_HEADER = "(none)"
+FROM = {
+    "header": "the X-Served-By header of each answer",
+    "logs": "the back-ends' access logs (GET /api/hello lines, read from the engine)",
+    "network": "the back-ends' network counters (bytes received, read from the engine)",
+}
+
+
+def replica_counts(
+    answers: dict[str, int],
+    logged: dict[str, int],
+    received: dict[str, int],
+    source: str = "auto",
+    settled: int | None = None,
+) -> tuple[dict[str, int], str]:
+    """The requests each replica served, and which counter said so.
+
+    `answers` are the successful API answers by their X-Served-By header (NO_HEADER when
+    absent), `logged` and `received` the engine's counters of each replica (tools/replicas.py).
+    `auto` trusts the header when answers carry one; else the access logs when they account for
+    nine answers in ten at least (a server that logs every request); else the network counters,
+    whose shares split the answers the client counted. `settled` is how many answers came before
+    the engine was last read (while a test runs, the logs lag the answers by up to a second).
+    """
+    named = {name: n for name, n in answers.items() if name != NO_HEADER}
+    answered = sum(answers.values())
+    if source == "header" or (source == "auto" and named):
+        return dict(answers), "header"
+    if source == "logs" or (
+        source == "auto" and answered and sum(logged.values()) >= 0.9 * (settled or answered)
+    ):
+        return dict(logged), "logs"
+    return shares_to_counts(answered, received), "network"
+
+
+def shares_to_counts(total: int, weights: dict[str, int]) -> dict[str, int]:
+    """`total` requests split in proportion to `weights` (largest remainder, so they sum to
+    `total`): the network counters give shares, the client gives the count."""
+    weight = sum(max(w, 0) for w in weights.values())
+    if weight <= 0:
+        return {}
+    exact = {name: total * max(w, 0) / weight for name, w in weights.items()}
+    counts = {name: int(value) for name, value in exact.items()}
+    short = total - sum(counts.values())
+    for name in sorted(exact, key=lambda n: exact[n] - counts[n], reverse=True)[:short]:
+        counts[name] += 1
+    return counts
+
+
+def to_json(verdict: Verdict, source: str = "header") -> str:
+    return json.dumps({**dataclasses.asdict(verdict), "counted_from": source}, indent=2)
 
 
 # Below this many successful API requests per expected replica, a running verdict is not given:
@@ -144,6 +181,7 @@ def live(
     expected_replicas: int | None,
     p95_ms: float | None,
     max_p95_ms: float,
+    source: str = "header",
 ) -> dict[str, object]:
     """The Round-robin tab's state: a row and a bar per replica, and the running verdict (PASS,
     FAIL, or too few requests yet) with its reasons."""
@@ -174,6 +212,7 @@ def live(
         "tolerance_pp": result.tolerance_pp,
         "verdict": status,
         "reasons": reasons or ["every replica within tolerance, nothing failed"],
+        "counted_from": source,
     }
 
 
@@ -187,7 +226,7 @@ def tab_rows(state: dict[str, object]) -> list[dict[str, object]]:
             "share": f"{len(rows)} of {state['expected_replicas']} replicas answered",
             "deviation": "; ".join(cast(list[str], state["reasons"])),
             "tolerance": f"±{state['tolerance_pp']:.2f} pp",
-            "bar": "",
+            "bar": f"counted from {FROM[str(state.get('counted_from', 'header'))]}",
         }
     )
     return rows

@@ -6,8 +6,12 @@
 Two kinds of user, picked with Locust's usual user-class selection (`locust -f loadtest
 ApiUser`): ApiUser, a program calling GET /api/hello ten times a second, and VisitorUser, a
 browser that loads the page, its stylesheet, scripts and images, then calls the API once as the
-page's script does, and reads for a few seconds. Every API answer's ``X-Served-By`` header (the
-replica's hostname) is tallied; the page and its assets are not (the front-end serves them).
+page's script does, and reads for a few seconds. The API answers are tallied per replica (the
+page and its assets are not: the front-end serves them): by each answer's ``X-Served-By`` header
+(the replica's hostname) when the back-end sends one, as this repository's does; otherwise from
+the engine, which counts for any task6 (a learner's back-end names itself nowhere): each
+back-end container's access-log lines for GET /api/hello, or, for a server that logs nothing,
+the bytes each container received (tools/replicas.py). --replica-count-from picks one.
 
 In the web UI a "Round-robin" tab shows, live, a row and a bar per replica and the running
 verdict; it restarts with "Reset stats". Run distributed (--master / --worker), the workers send
@@ -17,6 +21,7 @@ the HTML report and as <csv prefix>_round_robin.csv; the exit code is non-zero w
 Options: --expected-replicas N (default: counted from the running stack), --max-p95-ms, and
 --balance-window S: judge the round-robin on the last S seconds only, for a run during which
 the replicas changed (a rolling deploy); failures and latency still count for the whole run.
+The engine is read where the master (or the single process) runs, once a second.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 # Locust puts this folder on the import path; a leading underscore keeps Locust from loading
 # the helper as a locustfile.
 import _balance
+import gevent
 from flask import Response, jsonify, request
 from locust import FastHttpUser, between, constant_throughput, events, task
 from locust.env import Environment
@@ -41,6 +47,13 @@ from locust.runners import WorkerRunner
 # API answers per replica, per wall-clock second (comparable between a master and its workers).
 # On a worker it holds only what the next report to the master will carry.
 served_by: collections.defaultdict[int, collections.Counter[str]] = collections.defaultdict(
+    collections.Counter
+)
+# The engine's counters of each back-end container, per second, on the master only.
+logged: collections.defaultdict[int, collections.Counter[str]] = collections.defaultdict(
+    collections.Counter
+)
+received: collections.defaultdict[int, collections.Counter[str]] = collections.defaultdict(
     collections.Counter
 )
 TAB = "round-robin"
@@ -67,6 +80,19 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="judge the round-robin on the last this many seconds (0: all)",
     )
+    parser.add_argument(
+        "--replica-count-from",
+        choices=_balance.SOURCES,
+        default="auto",
+        help="what tells which replica served: the X-Served-By header, the back-ends' access "
+        "logs or their network counters (auto: the header when answers carry one, else the logs "
+        "when they count the requests, else the network)",
+    )
+    parser.add_argument(
+        "--back-end-service",
+        default="back-end",
+        help="the Compose service whose containers are the replicas (for the engine's counters)",
+    )
 
 
 @events.init.add_listener
@@ -82,7 +108,8 @@ def call_api(client: Any) -> None:
                 f"unexpected answer {response.status_code}: {(response.text or '')[:60]!r}"
             )
             return
-        served_by[int(time.time())][response.headers.get("X-Served-By") or "(none)"] += 1
+        name = response.headers.get("X-Served-By") or _balance.NO_HEADER
+        served_by[int(time.time())][name] += 1
 
 
 class ApiUser(FastHttpUser):
@@ -132,9 +159,87 @@ def expected_replicas(environment: Environment) -> int | None:
     host = environment.host or ApiUser.host
     asked, found = _expected_cache.get(host, (0.0, None))
     if time.monotonic() - asked > 5:
-        found = _balance.detect_replicas(host)
+        found = _balance.detect_replicas(host, back_end_service(environment))
         _expected_cache[host] = (time.monotonic(), found)
     return found
+
+
+def back_end_service(environment: Environment) -> str:
+    options = environment.parsed_options
+    return str(options.back_end_service) if options is not None else "back-end"
+
+
+def per_replica(environment: Environment, window: int = 0) -> tuple[dict[str, int], str]:
+    """Answers per replica, and which counter gave them (see _balance.replica_counts)."""
+    options = environment.parsed_options
+    answers = _balance.tally(served_by, window)
+    sampled = max(logged, default=0)
+    return _balance.replica_counts(
+        answers,
+        _balance.tally(logged, window),
+        _balance.tally(received, window),
+        options.replica_count_from if options is not None else "auto",
+        settled=sum(
+            _balance.tally({s: c for s, c in served_by.items() if s < sampled}, window).values()
+        ),
+    )
+
+
+class EngineSampler:
+    """The engine's counters read once a second while a test runs, into `logged` and
+    `received` (a greenlet: Locust runs on gevent, and the docker CLI calls yield to it)."""
+
+    def __init__(self) -> None:
+        self.counter: Any = None
+        self.greenlet: Any = None
+
+    def start(self, environment: Environment) -> None:
+        from tools.replicas import EngineCounter  # the repo's Docker layer
+
+        self.stop()
+        self.counter = EngineCounter(
+            environment.host or ApiUser.host, back_end_service(environment)
+        )
+        self.counter.sample()  # the baseline: what the replicas had done before the test
+        self.greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        while True:
+            gevent.sleep(1)
+            self.sample()
+
+    def sample(self) -> None:
+        if self.counter is None:
+            return
+        second = int(time.time())
+        try:
+            moved = self.counter.sample()
+        except Exception as error:  # noqa: BLE001 - the engine gone mid-run: say so, go on
+            print(f"the engine's counters could not be read: {error}")
+            return
+        logged[second].update(moved.logged)
+        received[second].update(moved.received)
+
+    def stop(self) -> None:
+        if self.greenlet is not None:
+            self.greenlet.kill(block=True)
+            self.greenlet = None
+
+
+sampler = EngineSampler()
+
+
+@events.test_start.add_listener
+def start_sampling(environment: Environment, **_kwargs: object) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        sampler.start(environment)
+
+
+@events.test_stop.add_listener
+def stop_sampling(environment: Environment, **_kwargs: object) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        sampler.stop()
+        sampler.sample()  # the last second's requests
 
 
 def state(environment: Environment, window: int = 0) -> dict[str, object]:
@@ -142,18 +247,22 @@ def state(environment: Environment, window: int = 0) -> dict[str, object]:
     options = environment.parsed_options
     stats = environment.stats.total
     p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
+    tallied, source = per_replica(environment, window)
     return _balance.live(
-        _balance.tally(served_by, window),
+        tallied,
         stats.num_failures,
         expected_replicas(environment),
         p95,
         options.max_p95_ms if options is not None else 500.0,
+        source,
     )
 
 
 @events.reset_stats.add_listener
 def restart_tally() -> None:
     served_by.clear()
+    logged.clear()
+    received.clear()
 
 
 @events.report_to_master.add_listener
@@ -214,29 +323,33 @@ def verdict(environment: Environment, **_kwargs: object) -> None:
     stats = environment.stats.total
     expected = expected_replicas(environment)
     p95 = stats.get_response_time_percentile(0.95) if stats.num_requests else None
-    counts = _balance.tally(served_by, options.balance_window)
-    result = _balance.judge(counts, stats.num_failures, expected, p95, options.max_p95_ms)
+    sampler.stop()
+    sampler.sample()
+    tallied, source = per_replica(environment, options.balance_window)
+    result = _balance.judge(tallied, stats.num_failures, expected, p95, options.max_p95_ms)
     window = (
         f", round-robin judged on the last {options.balance_window} s"
         if options.balance_window
         else ""
     )
     print(
-        f"\nRound-robin over {expected or len(counts)} replica(s), "
+        f"\nRound-robin over {expected or len(tallied)} replica(s), "
         f"{stats.num_requests} requests, {stats.num_failures} failed, p95 {p95 or 0:.0f} ms, p50 "
         f"{stats.get_response_time_percentile(0.5) or 0:.0f} ms{window}\n"
+        f"replicas counted from {_balance.FROM[source]}\n"
     )
     print(_balance.table(result))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as out:
             out.write(
-                f"### Load test: round-robin over {expected or len(counts)} replicas\n\n"
+                f"### Load test: round-robin over {expected or len(tallied)} replicas\n\n"
                 f"{stats.num_requests} requests, {stats.num_failures} failed, "
                 f"p50 {stats.get_response_time_percentile(0.5) or 0:.0f} ms, "
-                f"p95 {p95 or 0:.0f} ms\n\n{_balance.table(result, markdown=True)}\n\n"
+                f"p95 {p95 or 0:.0f} ms; replicas counted from {_balance.FROM[source]}\n\n"
+                f"{_balance.table(result, markdown=True)}\n\n"
             )
-    (REPORTS / "verdict.json").write_text(_balance.to_json(result))
+    (REPORTS / "verdict.json").write_text(_balance.to_json(result, source))
     write_reports(environment, state(environment, options.balance_window))
     # Only ever raise the exit code: Locust's own reasons to fail stand.
     if not result.ok:

@@ -689,6 +689,11 @@ def test_the_checker_installs_as_a_command_from_a_clone(tmp_path):
         timeout=900)  # fmt: skip
     listed = run([str(venv / "bin/softy-pinko-check"), "--list"], cwd=tmp_path).stdout
     assert "task6.both_back_ends_answer_in_turn" in listed
+    # task6's check under load runs the installed locustfile with the installed Locust.
+    where = "import tools.check.probes as p; print(p.LOADTEST / 'locustfile.py')"
+    locustfile = run([str(venv / "bin/python"), "-c", where], cwd=tmp_path).stdout.strip()
+    assert Path(locustfile).is_file() and "site-packages" in locustfile, locustfile
+    run([str(venv / "bin/python"), "-m", "locust", "--version"], cwd=tmp_path)
     command = [
         str(venv / "bin/softy-pinko-check"),
         "--files-only",

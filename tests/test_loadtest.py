@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -9,9 +10,10 @@ import time
 
 import pytest
 import requests
+from conftest import Release
 
 from support import REPO, screenshot, wait_until
-from tools.compose import free_port
+from tools.compose import copy_task, free_port
 from tools.docker import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.load]
@@ -262,3 +264,80 @@ def test_the_round_robin_tab_in_locusts_web_ui(task6, tmp_path, page):
             assert page.get_by_text(hostname, exact=True).count() == 1
         assert page.get_by_text("█", exact=False).count() >= 3, "a bar per replica"
         screenshot(page, "locust-round-robin")
+
+
+# --- a task6 whose back-end names itself nowhere: the engine tells the replicas apart ---------
+HEADER_LINE = '        response.headers["X-Served-By"] = app.config["SERVED_BY"]\n'
+
+
+@pytest.fixture(scope="module")
+def headerless(tmp_path_factory):
+    """task6 as a learner's repository has it: two back-ends that send no X-Served-By."""
+    tag = "headerless-test"
+    six = Release(
+        copy_task("task6", tmp_path_factory.mktemp("headerless") / "task6", tag),
+        "sp-test-headerless",
+        {"PROXY_PORT": str(free_port())},
+        tag=tag,
+    )
+    six.change("back-end/api.py", HEADER_LINE, "")
+    six.start(replicas=2)
+    try:
+        yield six
+    finally:
+        six.down()
+        assert six.containers() == []
+
+
+def headerless_run(six, *extra: str):
+    answer = requests.get(f"{six.url}/api/hello", timeout=5)
+    assert answer.status_code == 200 and "X-Served-By" not in answer.headers
+    run = run_locust(six.url, *extra)
+    output = run.stdout + run.stderr
+    print(output[output.find("Round-robin over") :][:1500])
+    return run, output
+
+
+def test_locust_tells_the_replicas_apart_by_their_access_logs_without_a_header(headerless):
+    run, output = headerless_run(headerless)
+    assert run.returncode == 0, output
+    assert "verdict: PASS" in output and " 0 failed" in output
+    assert "replicas counted from the back-ends' access logs" in output
+    assert all(name in output for name in headerless.replicas()), "a row per container"
+    verdict = json.loads((REPO / "reports" / "locust" / "verdict.json").read_text())
+    assert verdict["counted_from"] == "logs" and len(verdict["rows"]) == 2
+
+
+def test_locust_tells_them_apart_by_their_network_counters_when_asked(headerless):
+    run, output = headerless_run(headerless, "--replica-count-from", "network")
+    assert run.returncode == 0, output
+    assert "verdict: PASS" in output and " 0 failed" in output
+    assert "replicas counted from the back-ends' network counters" in output
+
+
+def test_the_round_robin_tab_counts_a_headerless_task6_from_the_engine(headerless, tmp_path):
+    with locust_web_ui(headerless.url, tmp_path) as web:
+        passed = wait_until(
+            lambda: (s := tab_state(web))["verdict"] == "PASS" and s,
+            timeout=40,
+            what="the tab's verdict to be PASS",
+        )
+        assert passed["counted_from"] == "logs"
+        assert sorted(r["replica"] for r in passed["replicas"]) == headerless.replicas()
+
+
+def test_locust_fails_a_proxy_that_pins_one_replica(headerless):
+    """`hash $remote_addr;` sends every request of one client to one replica: the other serves
+    nothing, and the engine's count shows it although no answer says so."""
+    with headerless.changed(
+        "proxy/proxy.conf",
+        "    zone back-end 256k;\n",
+        "    zone back-end 256k;\n    hash $remote_addr;\n",
+    ):
+        headerless.start(replicas=2)
+    run, output = headerless_run(headerless)
+    assert run.returncode != 0, output
+    assert "verdict: FAIL" in output and "pp from an even" in output
+    verdict = json.loads((REPO / "reports" / "locust" / "verdict.json").read_text())
+    served = sorted(row[1] for row in verdict["rows"])
+    assert len(served) == 2 and served[0] == 0 < served[1], verdict["rows"]

@@ -94,3 +94,53 @@ def test_the_csv_and_the_report_section_carry_the_table_and_the_verdict():
     section = _balance.html_section(state)
     assert section.startswith('<section id="round-robin"') and "Round-robin: PASS" in section
     assert "<td>a</td><td>500</td>" in section
+
+
+# --- which counter tells the replicas apart -------------------------------------------------
+ENGINE_LOGS = {"task6-back-end-1": 500, "task6-back-end-2": 499}
+ENGINE_BYTES = {"task6-back-end-1": 300_000, "task6-back-end-2": 100_000}
+
+
+def test_the_header_is_trusted_when_answers_carry_one():
+    counts, source = _balance.replica_counts({"a1": 10, "b2": 12}, ENGINE_LOGS, ENGINE_BYTES)
+    assert (counts, source) == ({"a1": 10, "b2": 12}, "header")
+
+
+def test_without_the_header_the_access_logs_count_when_they_account_for_the_answers():
+    counts, source = _balance.replica_counts({_balance.NO_HEADER: 1000}, ENGINE_LOGS, ENGINE_BYTES)
+    assert (counts, source) == (ENGINE_LOGS, "logs")
+
+
+def test_a_server_that_logs_nothing_is_counted_by_its_bytes_split_of_the_answers():
+    counts, source = _balance.replica_counts(
+        {_balance.NO_HEADER: 1000}, {"task6-back-end-1": 3, "task6-back-end-2": 0}, ENGINE_BYTES
+    )
+    assert source == "network"
+    assert counts == {"task6-back-end-1": 750, "task6-back-end-2": 250}
+    assert not _balance.judge(counts, 0, 2, 10.0, 500).ok  # a 75/25 split fails
+
+
+def test_a_chosen_counter_is_used_even_when_another_would_be_picked():
+    answers = {_balance.NO_HEADER: 1000}
+    assert _balance.replica_counts(answers, ENGINE_LOGS, ENGINE_BYTES, "network")[1] == "network"
+    assert _balance.replica_counts({"a": 5}, ENGINE_LOGS, ENGINE_BYTES, "logs")[1] == "logs"
+
+
+@pytest.mark.parametrize(
+    "total,weights,expected",
+    [
+        (10, {"a": 1, "b": 1, "c": 1}, {"a": 4, "b": 3, "c": 3}),  # the remainder, once
+        (7, {"a": 0, "b": 5}, {"a": 0, "b": 7}),  # a replica that received nothing keeps 0
+        (5, {"a": 0}, {}),  # no bytes at all: no split
+    ],
+)
+def test_shares_become_counts_that_sum_to_the_total(total, weights, expected):
+    assert _balance.shares_to_counts(total, weights) == expected
+
+
+def test_the_tab_and_the_verdict_say_which_counter_was_used():
+    state = _balance.live({"a": 100, "b": 100}, 0, 2, 10.0, 500, "logs")
+    assert "access logs" in str(_balance.tab_rows(state)[-1]["bar"])
+    assert '"counted_from": "network"' in _balance.to_json(
+        _balance.judge({}, 0, 2, None, 1), "network"
+    )

@@ -11,7 +11,10 @@ others carry nothing meanwhile.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +25,7 @@ from typing import Any
 
 from tools import browser
 from tools.docker import Container, ToolError, docker, run
+from tools.replicas import received_bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,22 +181,6 @@ def page_text(
 
 
 # --- which replica answered ----------------------------------------------------------------------
-def received_bytes(container: Container) -> int:
-    """Bytes the container's network interfaces (not loopback) have received."""
-    try:  # from the host, when the engine's processes are this machine's
-        if container.id not in Path(f"/proc/{container.pid}/cgroup").read_text():
-            raise OSError("another machine's process")  # a remote engine, Docker Desktop
-        text = Path(f"/proc/{container.pid}/net/dev").read_text()
-    except OSError:  # else inside the container
-        text = docker("exec", container.id, "cat", "/proc/net/dev", check=False)
-    total = 0
-    for line in text.splitlines()[2:]:
-        name, _, counters = line.partition(":")
-        if name.strip() != "lo" and counters.split():
-            total += int(counters.split()[0])
-    return total
-
-
 def replica_sequence(url: str, replicas: list[Container], requests: int) -> list[str]:
     """The replica that served each of `requests` GETs of `url`, one after another ("?" where
     no replica's counter moved, "!" for a request that failed)."""
@@ -225,5 +213,33 @@ def every_replica_serves(url: str, replicas: list[Container], timeout: float) ->
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while seen != {c.name for c in replicas} and time.monotonic() < deadline:
-        seen.update(s for s in replica_sequence(url, replicas, 1) if s not in "?!")
+        seen.update(s for s in replica_sequence(url, replicas, 1) if s not in ("?", "!"))
     return seen
+
+
+# The locustfile `locust -f loadtest` runs: beside tools/ in a clone and in an installed checker.
+LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+
+
+def load_test(url: str, replicas: int, seconds: int, reports: Path) -> dict[str, Any]:
+    """`locust -f loadtest --headless` against `url` (ApiUser only: the statement asks nothing
+    of the page under load), the replicas told apart by the engine; its verdict.json."""
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOADTEST), "--headless", "--only-summary"]
+    cmd += ["-H", url, "-u", "10", "-r", "10", "-t", f"{seconds}s", "--stop-timeout", "2"]
+    # The statement sets no latency: only the split and the failures are judged.
+    cmd += ["--expected-replicas", str(replicas), "--max-p95-ms", "60000", "ApiUser"]
+    env = {
+        "REPORTS_DIR": str(reports),
+        "PYTHONPATH": os.pathsep.join([str(LOADTEST.parent), os.environ.get("PYTHONPATH", "")]),
+    }
+    reports.mkdir(parents=True, exist_ok=True)
+    # Run in its own folder: Locust reads a locust.conf or pyproject.toml where it starts.
+    said = run(cmd, timeout=seconds + 90, check=False, env=env, cwd=reports)
+    verdict = reports / "locust" / "verdict.json"
+    if not verdict.is_file():
+        raise ToolError(
+            f"Locust gave no verdict (exit {said.returncode})",
+            details=(said.stdout + said.stderr)[-3000:],
+        )
+    result: dict[str, Any] = json.loads(verdict.read_text())
+    return result

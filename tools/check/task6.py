@@ -11,6 +11,12 @@ from tools.check.task5 import routes, routes_both
 
 COMMAND = "docker-compose up --scale back-end=2\n"
 REQUESTS = 12
+LOAD_SECONDS = 10
+COUNTED_FROM = {
+    "header": "the X-Served-By header",
+    "logs": "the back-ends' access logs",
+    "network": "the back-ends' network counters",
+}
 
 
 @check("task6/2-api-servers.txt is exactly `docker-compose up --scale back-end=2` and a newline")
@@ -164,6 +170,37 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             f"{ctx.task}/proxy/proxy.conf",
         )
     return f"in order: {shown}"
+
+
+@check(
+    f"under load (Locust, 10 users for {LOAD_SECONDS} s) the two back-ends share the requests "
+    "evenly and none fails",
+    needs=("both_back_ends_answer_in_turn",),
+    runs_containers=True,
+)
+def even_under_load(ctx: Context) -> str:
+    # The same run as `locust -f loadtest` (loadtest/), which counts each container's requests
+    # from the engine since a learner's back-end names itself in no answer.
+    verdict = probes.load_test(
+        stacks.url_of(ctx, "proxy", 80, ""),
+        replicas=2,
+        seconds=LOAD_SECONDS,
+        reports=ctx.sandbox.root.parent / f"locust-{ctx.task}",
+    )
+    shares = ", ".join(
+        f"{name.rsplit('-', 1)[-1]}: {count} ({share:.0%})"
+        for name, count, share, _ in verdict["rows"]
+    )
+    counted = "counted from " + COUNTED_FROM[verdict["counted_from"]]
+    if verdict["ok"]:
+        return f"back-end {shares}, 0 failed, {counted}"
+    raise Failed(
+        f"an even split within ±{verdict['tolerance_pp']:.1f} points, no failed request",
+        f"back-end {shares}; " + "; ".join(verdict["reasons"]) + f" ({counted})",
+        "let the proxy take the back-ends in turn: proxy_pass http://back-end:5252, with no "
+        "hash, ip_hash or sticky directive",
+        f"{ctx.task}/proxy/proxy.conf",
+    )
 
 
 def differences(text: str) -> list[str]:
