@@ -190,6 +190,10 @@ def github(outcomes: list[Outcome], repository: str) -> None:
     if summary:
         with open(summary, "a", encoding="utf-8") as out:
             out.write(markdown(outcomes, repository))
+    step_outputs = os.environ.get("GITHUB_OUTPUT")  # the reusable workflow's `status` output
+    if step_outputs:
+        with open(step_outputs, "a", encoding="utf-8") as out:
+            out.write(f"status={overall(outcomes)}\n")
 
 
 def markdown(outcomes: list[Outcome], repository: str) -> str:

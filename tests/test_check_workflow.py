@@ -1,0 +1,132 @@
+"""The reusable workflow (.github/workflows/check.yml) as a learner calls it, under act.
+
+A learner's repository is made here: a copy of this repository's task0, the caller workflow
+docs/check.md shows (the reusable workflow beside it, used from a local path), committed. act
+runs it on this host (its self-hosted mode), with the checker installed from a clone of this
+repository, and actions/upload-artifact replaced by a stand-in that keeps what it is given in a
+folder (act cannot fetch a remote action offline). A second copy with a defect shows the job
+red, with the annotation on the learner's line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+from tools.docker import run
+
+pytestmark = pytest.mark.docker
+
+UPLOAD = "actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"
+UPLOAD_STAND_IN = """\
+name: upload-artifact stand-in
+description: Keeps the folder in $STAND_IN_ARTIFACTS/<name>, as the artifact store would
+inputs:
+  name: {description: the artifact's name}
+  path: {description: the folder}
+  if-no-files-found: {description: unused}
+  retention-days: {description: unused}
+  overwrite: {description: unused}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        NAME: ${{ inputs.name }}
+        FOLDER: ${{ inputs.path }}
+      run: mkdir -p "$STAND_IN_ARTIFACTS/$NAME" && cp -r "$FOLDER/." "$STAND_IN_ARTIFACTS/$NAME/"
+"""
+
+
+@pytest.fixture(scope="module")
+def checker(tmp_path_factory) -> Path:
+    """What `pip install git+https://github.com/…@<sha>` installs: this repository, committed."""
+    clone = tmp_path_factory.mktemp("checker") / "softy-pinko-docker"
+    run(["git", "clone", "--quiet", str(REPO), str(clone)])
+    return clone
+
+
+def caller(checker: Path) -> str:
+    """docs/check.md's caller workflow, the reusable one used from a local path, the checker
+    from the clone."""
+    text = (REPO / "docs/check.md").read_text()
+    shown = re.search(r"```yaml\n(# \.github/workflows/softy-pinko\.yml.*?)```", text, re.S)
+    assert shown, "docs/check.md shows the caller workflow"
+    workflow = shown.group(1).replace(
+        "softy-pinko/softy-pinko-docker/.github/workflows/check.yml@main",
+        "./.github/workflows/check.yml",
+    )
+    assert "./.github/workflows/check.yml" in workflow, workflow
+    workflow = workflow.replace('tasks: ""', "tasks: task0")
+    return workflow.replace("    with:\n", f"    with:\n      checker: {checker}\n", 1)
+
+
+def learner(root: Path, checker: Path, defect: tuple[str, str] | None = None) -> Path:
+    repository = root / "learner"
+    shutil.copytree(REPO / "task0", repository / "task0")
+    workflows = repository / ".github/workflows"
+    workflows.mkdir(parents=True)
+    shutil.copy(REPO / ".github/workflows/check.yml", workflows / "check.yml")
+    (workflows / "softy-pinko.yml").write_text(caller(checker))
+    if defect:
+        dockerfile = repository / "task0/Dockerfile"
+        assert defect[0] in dockerfile.read_text()
+        dockerfile.write_text(dockerfile.read_text().replace(*defect, 1))
+    git = ["git", "-C", str(repository), "-c", "user.name=learner", "-c", "user.email=l@example"]
+    run([*git, "init", "--quiet"])
+    run([*git, "add", "--all"])
+    run([*git, "commit", "--quiet", "--message", "task0"])
+    return repository
+
+
+def act(repository: Path, tmp_path: Path) -> tuple[int, str, Path]:
+    """(exit code, act's output, the artifacts the job uploaded)."""
+    stand_in, artifacts = tmp_path / "upload-artifact", tmp_path / "artifacts"
+    stand_in.mkdir()
+    (stand_in / "action.yml").write_text(UPLOAD_STAND_IN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    said = run(
+        [str(REPO / ".venv/bin/act"), "push", "-P", "ubuntu-24.04=-self-hosted"]
+        + ["--local-repository", f"{UPLOAD}={stand_in}"]
+        + ["--env", f"STAND_IN_ARTIFACTS={artifacts}"],
+        cwd=repository,
+        env=env,
+        inherit_env=False,
+        check=False,
+        timeout=900,
+    )
+    output = said.stdout + said.stderr
+    print(output[-3000:])
+    return said.returncode, output, artifacts / "softy-pinko-check"
+
+
+def test_a_learner_s_caller_workflow_is_green_with_its_summary_and_results(checker, tmp_path):
+    code, output, uploaded = act(learner(tmp_path, checker), tmp_path)
+    assert code == 0 and "🏁  Job succeeded" in output, output[-3000:]
+    assert "## softy-pinko-check: pass" in output, "the job summary"
+    assert "status=pass" in output, "the workflow's status output"
+    results = json.loads((uploaded / "results.json").read_text())
+    assert results["status"] == "pass" and (uploaded / "junit.xml").is_file()
+    assert {t["name"].split(".")[0] for t in results["tests"]} == {"task0"}
+
+
+def test_a_defect_makes_it_red_with_the_annotation_on_the_learner_s_line(checker, tmp_path):
+    repository = learner(tmp_path, checker, ("apt-get upgrade -y", "apt-get upgrade"))
+    line = next(
+        n
+        for n, text in enumerate((repository / "task0/Dockerfile").read_text().splitlines(), 1)
+        if "apt-get upgrade" in text
+    )
+    code, output, uploaded = act(repository, tmp_path)
+    assert code != 0 and "🏁  Job failed" in output, output[-3000:]
+    annotation = f"::error file=task0/Dockerfile,line={line},title=task0.updates_and_upgrades_apt::"
+    assert annotation in output, output[-3000:]
+    assert "status=fail" in output
+    results = json.loads((uploaded / "results.json").read_text())  # uploaded although it failed
+    assert results["status"] == "fail"
