@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO
+from support import REPO, screenshot
 from tools.check import TASKS
 from tools.check.__main__ import main
 from tools.docker import docker, poll, run
@@ -630,7 +630,10 @@ def test_the_exit_code_says_whether_the_checker_could_run(tmp_path):
 
 
 # --- many repositories ----------------------------------------------------------------------
-def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_nothing(tmp_path):
+@pytest.mark.browser
+def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_nothing(
+    tmp_path, page
+):
     """Three repositories: this one's task0, one with a misspelled greeting, one whose build
     never ends. The last is stopped at its limit and swept; the table has all three."""
     repositories = []
@@ -642,7 +645,7 @@ def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_not
         root = copy_of(tmp_path / name, ["task0"])
         if change:
             edit(root / "task0/Dockerfile", *change)
-        repositories.append(str(root))
+        repositories.append(str(root.relative_to(tmp_path)))  # as a reviewer types them
     before = engine_state()
     started = time.monotonic()
     said = run(
@@ -659,7 +662,8 @@ def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_not
             *repositories,
         ],
         timeout=300,
-        cwd=REPO,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO)},
     )
     took = time.monotonic() - started
     table = (tmp_path / "table/batch.csv").read_text().splitlines()
@@ -670,12 +674,18 @@ def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_not
         "task0.prints_hello_world: expected 'Hello, World!', found 'Hello World!'"
     )
     assert rows["endless"]["status"] == "timeout", rows
+    assert rows["endless"]["task0"] == "timeout" and rows["endless"]["task1"] == "", rows
     assert "not done within 25s" in rows["endless"]["first_failure"]
     assert took < 25 + 120, f"the batch took {took:.0f}s"
-    page = (tmp_path / "table/batch.html").read_text()
-    assert page.count("<tr><td>") == 3 and "task0.prints_hello_world" in page
+    html = (tmp_path / "table/batch.html").read_text()
+    assert html.count("<tr><td>") == 3 and "task0.prints_hello_world" in html
     assert "| pass |" in (tmp_path / "table/batch.md").read_text() and "timeout" in said.stdout
     assert engine_state() == before, "the stopped checker's containers and images were swept"
+    # The reviewer's page as a browser shows it: the README's picture (docs/screenshots/).
+    page.set_viewport_size({"width": 1100, "height": 600})
+    page.goto((tmp_path / "table/batch.html").as_uri())
+    assert page.get_by_role("row").count() >= 4, "a header and a row per repository"
+    screenshot(page, "check-batch")
 
 
 # --- installed -------------------------------------------------------------------------------

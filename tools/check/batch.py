@@ -101,14 +101,20 @@ def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: s
     """One repository checked by its own checker process, within `timeout` seconds."""
     name = name_of(source)
     started = time.monotonic()
-    path = Path(source)
+    path = Path(source).resolve()  # the checker runs from the repository's root, not from here
+    asked = tasks.split(",") if tasks else TASKS  # a repository not checked: only these cells
+
+    def unchecked(status: str, why: str) -> Row:
+        took = time.monotonic() - started
+        return Row(source, status, took, tasks=dict.fromkeys(asked, status), first=why)
+
     if is_url(source):
         path = scratch / name
         why = clone(source, path, min(timeout, 300))
         if why:
-            return Row(source, "unavailable", time.monotonic() - started, first=f"clone: {why}")
+            return unchecked("unavailable", f"clone: {why}")
     elif not path.is_dir():
-        return Row(source, "unavailable", 0.0, first="not a folder")
+        return unchecked("unavailable", "not a folder")
     run_id = secrets.token_hex(4)
     folder = output / name
     command = [
@@ -124,12 +130,8 @@ def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: s
     ]
     if not stopped_in_time(command, timeout, scratch):
         sweep(run_id)  # whatever the stopped checker had not removed itself
-        return Row(
-            source,
-            "timeout",
-            time.monotonic() - started,
-            first=f"not done within {timeout:.0f}s (a build or a server that never ends?)",
-        )
+        why = f"not done within {timeout:.0f}s (a build or a server that never ends?)"
+        return unchecked("timeout", why)
     return row_of(source, folder, output, time.monotonic() - started)
 
 
