@@ -58,6 +58,7 @@ def caller(checker: Path) -> str:
     text = (REPO / "docs/check.md").read_text()
     shown = re.search(r"```yaml\n(# \.github/workflows/softy-pinko\.yml.*?)```", text, re.S)
     assert shown, "docs/check.md shows the caller workflow"
+    assert shown.group(1) in (REPO / "README.md").read_text(), "the README shows the same"
     workflow = shown.group(1).replace(
         "softy-pinko/softy-pinko-docker/.github/workflows/check.yml@main",
         "./.github/workflows/check.yml",
@@ -118,11 +119,10 @@ def test_a_learner_s_caller_workflow_is_green_with_its_summary_and_results(check
 
 def test_a_defect_makes_it_red_with_the_annotation_on_the_learner_s_line(checker, tmp_path):
     repository = learner(tmp_path, checker, ("apt-get upgrade -y", "apt-get upgrade"))
-    line = next(
-        n
-        for n, text in enumerate((repository / "task0/Dockerfile").read_text().splitlines(), 1)
-        if "apt-get upgrade" in text
-    )
+    lines = (repository / "task0/Dockerfile").read_text().splitlines()
+    upgrade = next(n for n, text in enumerate(lines) if "apt-get upgrade" in text)
+    # The annotation is on the RUN instruction that holds the command.
+    line = 1 + max(n for n in range(upgrade + 1) if lines[n].startswith("RUN "))
     code, output, uploaded = act(repository, tmp_path)
     assert code != 0 and "🏁  Job failed" in output, output[-3000:]
     annotation = f"::error file=task0/Dockerfile,line={line},title=task0.updates_and_upgrades_apt::"
