@@ -4,7 +4,8 @@ A learner's repository is made here: a copy of this repository's task0, the call
 docs/check.md shows (the reusable workflow beside it, used from a local path), committed. act
 runs it on this host (its self-hosted mode), with the checker installed from a clone of this
 repository, and actions/upload-artifact replaced by a stand-in that keeps what it is given in a
-folder (act cannot fetch a remote action offline). A second copy with a defect shows the job
+folder (.github/act/upload-artifact, as `make act` does: act cannot fetch a remote action
+offline). A second copy with a defect shows the job
 red, with the annotation on the learner's line.
 """
 
@@ -23,25 +24,11 @@ from tools.docker import run
 
 pytestmark = pytest.mark.docker
 
-UPLOAD = "actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"
-UPLOAD_STAND_IN = """\
-name: upload-artifact stand-in
-description: Keeps the folder in $STAND_IN_ARTIFACTS/<name>, as the artifact store would
-inputs:
-  name: {description: the artifact's name}
-  path: {description: the folder}
-  if-no-files-found: {description: unused}
-  retention-days: {description: unused}
-  overwrite: {description: unused}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      env:
-        NAME: ${{ inputs.name }}
-        FOLDER: ${{ inputs.path }}
-      run: mkdir -p "$STAND_IN_ARTIFACTS/$NAME" && cp -r "$FOLDER/." "$STAND_IN_ARTIFACTS/$NAME/"
-"""
+# The pinned upload action, and the stand-in tools/act.sh maps it to under act.
+UPLOAD = re.search(
+    r"actions/upload-artifact@[0-9a-f]{40}", (REPO / ".github/workflows/check.yml").read_text()
+)[0]
+UPLOAD_STAND_IN = REPO / ".github/act/upload-artifact"
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +75,11 @@ def learner(root: Path, checker: Path, defect: tuple[str, str] | None = None) ->
 
 def act(repository: Path, tmp_path: Path) -> tuple[int, str, Path]:
     """(exit code, act's output, the artifacts the job uploaded)."""
-    stand_in, artifacts = tmp_path / "upload-artifact", tmp_path / "artifacts"
-    stand_in.mkdir()
-    (stand_in / "action.yml").write_text(UPLOAD_STAND_IN)
+    artifacts = tmp_path / "artifacts"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     said = run(
         [str(REPO / ".venv/bin/act"), "push", "-P", "ubuntu-24.04=-self-hosted"]
-        + ["--local-repository", f"{UPLOAD}={stand_in}"]
+        + ["--local-repository", f"{UPLOAD}={UPLOAD_STAND_IN}"]
         + ["--env", f"STAND_IN_ARTIFACTS={artifacts}"],
         cwd=repository,
         env=env,

@@ -8,9 +8,9 @@ test all use. Run a tool as `python -m tools.<name>` (the Makefile does).
 - swarm.py         task6 as a Swarm stack (`make swarm-up/down/ps`)
 - baseimages.py    base images: pull, or build a cached stand-in offline (`make bases`)
 - check/           `make check`: the curriculum's checks on any repository (installable: pyproject)
-- smoke.py         one task built, started, probed and removed (`make smoke`)
 - bench.py, bench_deploy.py   `make bench`
 - load.py          keep-alive HTTP clients that count every answer
+- replicas.py      which replica served, from the engine: access logs, network counters
 - cli.py           how an entry point reports a failure: one line and an exit code
 """
 

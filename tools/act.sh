@@ -16,7 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-args=(--concurrent-jobs 1)
+# The pipeline is ci.yml; check.yml is the reusable workflow it calls (and a learner's calls).
+args=(--concurrent-jobs 1 -W .github/workflows/ci.yml)
+# The reusable check workflow uploads with actions/upload-artifact itself (a learner's repository
+# has none of this one's local actions): under act a stand-in keeps the folder instead.
+upload=$(grep -o 'actions/upload-artifact@[0-9a-f]\{40\}' .github/workflows/check.yml | head -1)
+args+=(--local-repository "$upload=$PWD/.github/act/upload-artifact"
+       --env "STAND_IN_ARTIFACTS=$PWD/reports/act-artifacts")
 [ -n "${JOB:-}" ] && args+=(-j "$JOB")
 case "${RUNNER:-host}" in
   host) ;;
@@ -51,7 +57,7 @@ done | tee "$log" | cut -d' ' -f2- || status=$?
 
 echo
 echo "act: job durations (runner: ${RUNNER:-host})"
-# The first and last line of each job ("[CI/smoke-3] ...") bound its run time.
+# The first and last line of each job ("[CI/sbom-3] ...") bound its run time.
 awk '{ line = substr($0, index($0, " ") + 1) }
      substr(line, 1, 1) == "[" { job = substr(line, 1, index(line, "]")); gsub(/ +]/, "]", job)
                                  if (!(job in first)) { first[job] = $1; order[n++] = job }

@@ -1,6 +1,6 @@
 """ComposeProject: the one class that drives `docker compose` for this repo.
 
-`make up`/`make down`, the smoke tests, the benchmarks and the test suite all hold one of these:
+`make up`/`make down`, the checker, the benchmarks and the test suite all hold one of these:
 a Compose file's folder, a project name, the environment that fills the file's variables (host
 ports), and optional override files.
 """
