@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tools.check import CHECKS, TASKS, files, policy, report
-from tools.check.registry import Check, Context, Failed, Outcome, Status, run_checks
+from tools.check.registry import Check, Context, Failed, Outcome, Status, run_checks, unsure
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -306,6 +306,47 @@ def test_a_check_whose_need_failed_is_skipped_with_the_reason(fake_task, tmp_pat
     )
     assert said[1].message == "needs taskx.first, which did not pass"
     assert report.exit_code(said) == 1
+
+
+def test_a_warning_that_blocks_skips_what_needs_it_and_one_that_does_not_lets_it_run(
+    fake_task, tmp_path
+):
+    """An image the checker could not build here (a wheel the offline wheelhouse lacks) is a
+    warning, and nothing that would run the image is tried; a base that is only older is a
+    warning too, and the image it built is run."""
+
+    def unbuilt(ctx):
+        raise unsure("pip could not find blinker", "run it online", blocks=True)
+
+    def unsure_only(ctx):
+        raise unsure("the route is a variable", "nothing to change")
+
+    def older(ctx):
+        raise Failed("FROM ubuntu:latest", "FROM ubuntu:22.04", "use latest", warning=True)
+
+    fake_task += [
+        Check("taskx", "builds", "r1", (), False, False, unbuilt),
+        Check("taskx", "answers", "r2", ("builds",), False, True, lambda ctx: "ok"),
+        Check("taskx", "based_on_latest", "r3", (), False, False, older),
+        Check("taskx", "runs", "r4", ("based_on_latest",), False, True, lambda ctx: "ok"),
+        Check("taskx", "routes", "r5", (), False, False, unsure_only),
+        Check("taskx", "routes_answer", "r6", ("routes",), False, True, lambda ctx: "ok"),
+    ]
+    said = list(
+        run_checks(["taskx"], lambda t: Context(t, tmp_path, tmp_path, None), lambda o: None)
+    )
+    statuses = [o.status for o in said]
+    assert statuses == [
+        Status.WARN,
+        Status.SKIP,
+        Status.WARN,
+        Status.PASS,
+        Status.WARN,
+        Status.PASS,
+    ]
+    assert said[0].message == "pip could not find blinker" and said[0].fix == "run it online"
+    assert said[1].message == "needs taskx.builds, which could not be judged"
+    assert report.exit_code(said) == 0, "warnings never fail a repository"
 
 
 def test_every_task_has_checks_and_every_check_says_its_requirement():

@@ -55,17 +55,21 @@ class Failed(Exception):
         line: int | None = None,
         warning: bool = False,
         details: str = "",
+        message: str = "",
+        blocks: bool = False,
     ):
-        super().__init__(f"expected {expected}, found {found}")
+        super().__init__(message or f"expected {expected}, found {found}")
         self.expected, self.found, self.fix = expected, found, fix
         self.file, self.line, self.warning, self.details = file, line, warning, details
+        self.blocks = blocks  # what needs this check cannot run (the image was not built)
 
 
-def unsure(message: str, fix: str, file: str | None = None, line: int | None = None) -> Failed:
-    """A warning the checker gives where it cannot tell: it never fails a repository."""
-    failure = Failed("", "", fix, file, line, warning=True)
-    failure.args = (message,)
-    return failure
+def unsure(
+    message: str, fix: str, file: str | None = None, line: int | None = None, blocks: bool = False
+) -> Failed:
+    """A warning the checker gives where it cannot tell: it never fails a repository. With
+    `blocks`, the checks that need this one are skipped (what they would run does not exist)."""
+    return Failed("", "", fix, file, line, warning=True, message=message, blocks=blocks)
 
 
 @dataclasses.dataclass
@@ -78,6 +82,7 @@ class Outcome:
     line: int | None = None
     seconds: float = 0.0
     details: str = ""
+    blocks: bool = False  # a warning whose dependents cannot run (see Failed.blocks)
 
 
 CHECKS: dict[str, list[Check]] = {}
@@ -163,6 +168,8 @@ def _run_one(chk: Check, context: Context, done: dict[str, Outcome]) -> Outcome:
         before = done[f"{chk.task}.{need}"]
         if before.status not in (Status.PASS, Status.WARN):
             return Outcome(chk, Status.SKIP, f"needs {chk.task}.{need}, which did not pass")
+        if before.blocks:
+            return Outcome(chk, Status.SKIP, f"needs {chk.task}.{need}, which could not be judged")
     started = time.monotonic()
     try:
         said = chk.function(context)
@@ -177,6 +184,7 @@ def _run_one(chk: Check, context: Context, done: dict[str, Outcome]) -> Outcome:
             failure.file,
             failure.line,
             details=failure.details,
+            blocks=failure.blocks and status == Status.WARN,
         )
     except Exception as error:  # noqa: BLE001 - the engine or the browser failed the checker
         said = str(error).splitlines()[0] if str(error) else type(error).__name__

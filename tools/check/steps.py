@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from tools.check import files, probes
@@ -233,17 +234,22 @@ def python_from_apt(ctx: Context, dockerfile: Path) -> str:
     return "python3 python3-pip from APT"
 
 
-def workdirs(dockerfile: Path) -> list[tuple[str, int]]:
-    """Each WORKDIR as the absolute path it sets (quotes gone, a relative one resolved)."""
-    found, current = [], "/"
+def in_workdir(dockerfile: Path) -> Iterator[tuple[files.Instruction, str]]:
+    """Each instruction, with the WORKDIR in force once it has run: an absolute path, quotes
+    gone, a relative WORKDIR resolved against the one before; each FROM starts again at /."""
+    current = "/"
     for instruction in files.instructions(dockerfile):
         if instruction.keyword == "FROM":
             current = "/"
         if instruction.keyword == "WORKDIR":
             value = instruction.value.strip().strip("\"'")
             current = posixpath.normpath(posixpath.join(current, value))
-            found.append((current, instruction.line))
-    return found
+        yield instruction, current
+
+
+def workdirs(dockerfile: Path) -> list[tuple[str, int]]:
+    """Each WORKDIR as the absolute path it sets, with its line."""
+    return [(wd, i.line) for i, wd in in_workdir(dockerfile) if i.keyword == "WORKDIR"]
 
 
 def workdir_app(ctx: Context, dockerfile: Path) -> str:
@@ -292,6 +298,7 @@ def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
             f"here: {built.log}",
             f"check FROM {built.missing_base} is an official image",
             rel,
+            blocks=True,
         )
     log = built.log
     steps = re.findall(r"^Step (\d+)/\d+ : (.*)$", log, re.M)
@@ -318,6 +325,7 @@ def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
             "run the checker where containers reach PyPI to judge this build",
             rel,
             line,
+            blocks=True,
         )
     if "did not finish in" in log:
         return Failed(
@@ -388,13 +396,7 @@ def copies(dockerfile: Path) -> list[tuple[list[str], str, int]]:
     """Every COPY/ADD: (source paths, absolute destination, line), paths without ./ or a
     trailing /; a relative destination is resolved against the WORKDIR in force."""
     found = []
-    workdir = "/"
-    for instruction in files.instructions(dockerfile):
-        if instruction.keyword == "FROM":
-            workdir = "/"
-        if instruction.keyword == "WORKDIR":
-            value = instruction.value.strip().strip("\"'")
-            workdir = posixpath.normpath(posixpath.join(workdir, value))
+    for instruction, workdir in in_workdir(dockerfile):
         if instruction.keyword not in ("COPY", "ADD"):
             continue
         words = files.exec_form(instruction.value) or instruction.value.split()
