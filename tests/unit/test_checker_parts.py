@@ -416,3 +416,26 @@ def test_github_gets_an_annotation_per_failure_and_warning_and_a_summary(
     )
     assert lines[1] == "::warning title=task0.updates_and_upgrades_apt::unsure, 50%25 | fix: look"
     assert "| task0 | fail | 1 | 1 | 1 | 1 |" in (tmp_path / "summary.md").read_text()
+
+
+def test_forks_with_one_name_get_results_folders_of_their_own(tmp_path):
+    from tools.check.batch import folder_names
+
+    a, b = (
+        tmp_path / "thatsvie/atlas-softy-pinko-docker",
+        tmp_path / "chepeniv/atlas-softy-pinko-docker",
+    )
+    names = folder_names(
+        [str(a), str(b), str(tmp_path / "kayrbee/holberton"), "github:x/holberton"]
+    )
+    assert list(names.values()) == [
+        "thatsvie+atlas-softy-pinko-docker",
+        "chepeniv+atlas-softy-pinko-docker",
+        "holberton",
+        "x+holberton",
+    ]
+    again = folder_names([str(a), str(a) + "/"])  # one repository named twice: two folders
+    assert list(again.values()) == [
+        "thatsvie+atlas-softy-pinko-docker",
+        "thatsvie+atlas-softy-pinko-docker-2",
+    ]

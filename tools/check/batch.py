@@ -47,6 +47,7 @@ class Row:
     first: str = ""  # the first failure: "task3.site_files: expected ..., found ..."
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     folder: str = ""  # where its results.json is, relative to the table
+    name: str = ""  # its folder's name and its anchor on the page
 
 
 def sources(arguments: list[str]) -> list[str]:
@@ -65,9 +66,28 @@ def is_url(source: str) -> bool:
     return bool(re.match(r"^(https?://|git@|github:)", source))
 
 
-def name_of(source: str) -> str:
-    parts = re.split(r"[/:]", source.rstrip("/").removesuffix(".git"))
-    return "+".join(p for p in parts[-2:] if p) if is_url(source) else Path(source).resolve().name
+def name_of(source: str, parts: int = 1) -> str:
+    """A folder name for a repository's results: its name, or with `parts=2` its owner's too."""
+    if is_url(source):
+        words = re.split(r"[/:]", source.rstrip("/").removesuffix(".git"))
+        return "+".join(p for p in words[-2:] if p)
+    return "+".join(Path(source).resolve().parts[-parts:])
+
+
+def folder_names(repositories: list[str]) -> dict[str, str]:
+    """A folder of its own for each repository's results: forks share a name (two learners'
+    atlas-softy-pinko-docker), so a shared one is told apart by its owner, then by a number."""
+    first = {source: name_of(source) for source in repositories}
+    shared = {n for n in first.values() if list(first.values()).count(n) > 1}
+    names: dict[str, str] = {}
+    for source in repositories:
+        name = name_of(source, 2) if first[source] in shared else first[source]
+        taken = set(names.values())
+        unique, number = name, 2
+        while unique in taken:
+            unique, number = f"{name}-{number}", number + 1
+        names[source] = unique
+    return names
 
 
 def clone(source: str, into: Path, timeout: float) -> str:
@@ -97,16 +117,19 @@ def clone(source: str, into: Path, timeout: float) -> str:
     return ""
 
 
-def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: str = "") -> Row:
-    """One repository checked by its own checker process, within `timeout` seconds."""
-    name = name_of(source)
+def check_one(
+    source: str, output: Path, scratch: Path, timeout: float, tasks: str = "", name: str = ""
+) -> Row:
+    """One repository checked by its own checker process, within `timeout` seconds; its results
+    in `output/name`."""
+    name = name or name_of(source)
     started = time.monotonic()
     path = Path(source).resolve()  # the checker runs from the repository's root, not from here
     asked = tasks.split(",") if tasks else TASKS  # a repository not checked: only these cells
 
     def unchecked(status: str, why: str) -> Row:
         took = time.monotonic() - started
-        return Row(source, status, took, tasks=dict.fromkeys(asked, status), first=why)
+        return Row(source, status, took, dict.fromkeys(asked, status), why, name=name)
 
     if is_url(source):
         path = scratch / name
@@ -132,7 +155,9 @@ def check_one(source: str, output: Path, scratch: Path, timeout: float, tasks: s
         sweep(run_id)  # whatever the stopped checker had not removed itself
         why = f"not done within {timeout:.0f}s (a build or a server that never ends?)"
         return unchecked("timeout", why)
-    return row_of(source, folder, output, time.monotonic() - started)
+    row = row_of(source, folder, output, time.monotonic() - started)
+    row.name = name
+    return row
 
 
 def stopped_in_time(command: list[str], timeout: float, scratch: Path) -> bool:
@@ -222,9 +247,7 @@ def page(rows: list[Row]) -> str:
     body = []
     for row in rows:
         cells = "".join(cell(row.tasks.get(t, row.status if not row.tasks else "-")) for t in TASKS)
-        link = (
-            f'<a href="#{html.escape(name_of(row.repository))}">{html.escape(row.repository)}</a>'
-        )
+        link = f'<a href="#{html.escape(row.name)}">{html.escape(row.repository)}</a>'
         body.append(f"<tr><td>{link}</td>{cells}<td>{html.escape(row.first)}</td></tr>")
     details = [detail(row) for row in rows]
     return (
@@ -254,7 +277,7 @@ def detail(row: Row) -> str:
         else ""
     )
     return (
-        f'<details id="{html.escape(name_of(row.repository))}" open><summary>'
+        f'<details id="{html.escape(row.name)}" open><summary>'
         f"{html.escape(row.repository)}: {row.status}, {row.seconds:.0f}s{files}</summary>"
         f"<ul>{items or '<li>every check passed</li>' if row.results else html.escape(row.first)}"
         "</ul></details>"
@@ -284,9 +307,10 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(
         prefix="softy-pinko-batch-", ignore_cleanup_errors=True
     ) as tmp:
-        for source in sources(args.repositories):
+        named = folder_names(sources(args.repositories))
+        for source, name in named.items():
             print(f"checking {source} ...", flush=True)
-            row = check_one(source, output, Path(tmp), args.timeout, args.tasks)
+            row = check_one(source, output, Path(tmp), args.timeout, args.tasks, name)
             print(
                 f"  {row.status} in {row.seconds:.0f}s" + (f": {row.first}" if row.first else ""),
                 flush=True,
