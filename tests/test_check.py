@@ -85,6 +85,23 @@ def test_this_repository_passes_every_check(tmp_path):
     assert engine_state() == before, "the check left something on the engine"
 
 
+def test_task6_under_load_tells_a_learner_s_replicas_apart_without_a_header(tmp_path):
+    """A learner's back-end names itself nowhere: the checker's Locust run counts each replica
+    from the engine (here the access logs gunicorn writes), and judges the split even."""
+    root = copy_of(tmp_path, ["task6"])
+    edit(
+        root / "task6/back-end/api.py",
+        '        response.headers["X-Served-By"] = app.config["SERVED_BY"]\n',
+        "",
+    )
+    said = check(root, ["task6"], False, tmp_path / "out")
+    under_load = said["task6.even_under_load"]
+    assert under_load["status"] == "pass", under_load
+    assert "counted from the back-ends' access logs" in under_load["message"], under_load
+    shares = [int(n) for n in re.findall(r": (\d+) \(", under_load["message"])]
+    assert len(shares) == 2 and abs(shares[0] - shares[1]) <= 0.1 * sum(shares), under_load
+
+
 # --- one defect at a time ------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Defect:
