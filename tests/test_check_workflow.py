@@ -1,12 +1,12 @@
 """The reusable workflow (.github/workflows/check.yml) as a learner calls it, under act.
 
-A learner's repository is made here: a copy of this repository's task0, the caller workflow
-docs/check.md shows (the reusable workflow beside it, used from a local path), committed. act
-runs it on this host (its self-hosted mode), with the checker installed from a clone of this
-repository, and actions/upload-artifact replaced by a stand-in that keeps what it is given in a
-folder (.github/act/upload-artifact, as `make act` does: act cannot fetch a remote action
-offline). A second copy with a defect shows the job
-red, with the annotation on the learner's line.
+A learner's repository is made here: a copy of this repository's task0 and task3, the caller
+workflow docs/check.md shows (the reusable workflow beside it, used from a local path),
+committed. act runs it on this host (its self-hosted mode), with the checker installed from a
+clone of this repository, and actions/upload-artifact replaced by the stand-in `make act` uses
+(.github/act/upload-artifact: act cannot fetch a remote action offline), which keeps the folder.
+A second copy with a defect in task0 shows the job red, with the annotation on the learner's
+line.
 """
 
 from __future__ import annotations
@@ -51,13 +51,14 @@ def caller(checker: Path) -> str:
         "./.github/workflows/check.yml",
     )
     assert "./.github/workflows/check.yml" in workflow, workflow
-    workflow = workflow.replace('tasks: ""', "tasks: task0")
+    workflow = workflow.replace('tasks: ""', "tasks: task0,task3")
     return workflow.replace("    with:\n", f"    with:\n      checker: {checker}\n", 1)
 
 
 def learner(root: Path, checker: Path, defect: tuple[str, str] | None = None) -> Path:
     repository = root / "learner"
-    shutil.copytree(REPO / "task0", repository / "task0")
+    for task in ("task0", "task3"):  # task3: the installed checker opens the page in Chromium
+        shutil.copytree(REPO / task, repository / task)
     workflows = repository / ".github/workflows"
     workflows.mkdir(parents=True)
     shutil.copy(REPO / ".github/workflows/check.yml", workflows / "check.yml")
@@ -99,7 +100,9 @@ def test_a_learner_s_caller_workflow_is_green_with_its_summary_and_results(check
     assert "status=pass" in output, "the workflow's status output"
     results = json.loads((uploaded / "results.json").read_text())
     assert results["status"] == "pass" and (uploaded / "junit.xml").is_file()
-    assert {t["name"].split(".")[0] for t in results["tests"]} == {"task0"}
+    assert {t["name"].split(".")[0] for t in results["tests"]} == {"task0", "task3"}
+    page = next(t for t in results["tests"] if t["name"] == "task3.page_shows_the_api_s_answer")
+    assert page["status"] == "pass", page
 
 
 def test_a_defect_makes_it_red_with_the_annotation_on_the_learner_s_line(checker, tmp_path):

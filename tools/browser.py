@@ -131,9 +131,14 @@ def prepare() -> tuple[Browser, str]:
     tools/bootstrap.sh, when CHROMIUM is unset and there is none), announced in the job summary
     on GitHub: (the browser, one line saying which it is). Only runs that select a browser test
     call this, so no other job installs a browser."""
-    installed = run([str(REPO / "tools/bootstrap.sh"), "--packages", "chromium"], timeout=900)
+    line = ""
+    chosen = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("google-chrome")
+    # Only a checkout installs one (bootstrap.sh also keeps its .venv): an installed checker has
+    # neither, and choose() says what to install.
+    if not chosen and (REPO / "tools/requirements-dev.txt").is_file():
+        installed = run([str(REPO / "tools/bootstrap.sh"), "--packages", "chromium"], timeout=900)
+        line = "".join(f"{s}\n" for s in installed.stdout.splitlines() if "installing" in s)
     browser = choose()
-    line = "".join(f"{said}\n" for said in installed.stdout.splitlines() if "installing" in said)
     line += f"[browser] {browser.describe()}"
     if browser.lag > 0:
         line += f" ({browser.lag} major versions older, within {MAX_LAG})"

@@ -71,15 +71,21 @@ def test_playwrights_own_build_once_installed(tmp_path, monkeypatch):
     assert (chosen.path, chosen.version, chosen.lag) == (None, "159.0.8154.6", 0)
 
 
-def test_prepare_installs_names_and_writes_the_job_summary(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHROMIUM", fake_browser(tmp_path, "Chromium 156.0.8078.108"))
+def test_prepare_installs_a_missing_browser_names_it_and_writes_the_job_summary(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     asked = []
 
     def bootstrap_or_run(cmd, **kwargs):
         if cmd[0].endswith("tools/bootstrap.sh"):
-            asked.append(cmd[1:])
+            asked.append(cmd[1:])  # what apt would do: a chromium on PATH
+            (bin_dir / "chromium").symlink_to(fake_browser(tmp_path, "Chromium 156.0.8078.108"))
             return Completed(0, "[bootstrap] installing host packages: chromium\n", "")
         return run(cmd, **kwargs)
 
@@ -91,3 +97,16 @@ def test_prepare_installs_names_and_writes_the_job_summary(tmp_path, monkeypatch
         f"[browser] {chosen.describe()} (3 major versions older, within 6)",
     ]
     assert summary.read_text() == f"Browser for the tests: {chosen.describe()}\n\n"
+
+
+def test_prepare_installs_nothing_when_a_browser_is_chosen(tmp_path, monkeypatch):
+    """An installed checker has no bootstrap.sh of its own to run (nor a .venv to keep)."""
+    monkeypatch.setenv("CHROMIUM", fake_browser(tmp_path, "Chromium 159.0.8154.6"))
+
+    def no_bootstrap(cmd, **kwargs):
+        assert not cmd[0].endswith("tools/bootstrap.sh"), cmd
+        return run(cmd, **kwargs)
+
+    monkeypatch.setattr(browser, "run", no_bootstrap)
+    chosen, said = browser.prepare()
+    assert said == f"[browser] {chosen.describe()}"
