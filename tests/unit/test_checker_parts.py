@@ -439,3 +439,19 @@ def test_forks_with_one_name_get_results_folders_of_their_own(tmp_path):
         "thatsvie+atlas-softy-pinko-docker",
         "thatsvie+atlas-softy-pinko-docker-2",
     ]
+
+
+def test_a_list_file_names_repositories_beside_it_urls_as_they_are(tmp_path):
+    from tools.check.batch import sources
+
+    cohort = tmp_path / "cohort" / "list.txt"
+    cohort.parent.mkdir()
+    cohort.write_text(
+        "# a cohort\nalice/softy  # her clone\n\nhttps://github.com/bob/softy\n/abs/carol\n"
+    )
+    assert sources([f"@{cohort}", "dave"]) == [
+        str(tmp_path / "cohort/alice/softy"),
+        "https://github.com/bob/softy",
+        "/abs/carol",
+        "dave",
+    ]

@@ -51,12 +51,18 @@ class Row:
 
 
 def sources(arguments: list[str]) -> list[str]:
-    """The repositories named: each argument, or with @, each line of that file (# comments)."""
+    """The repositories named: each argument, or with @, each line of that file (# comments; a
+    relative path is the file's folder's, as a reviewer writes the list beside the clones)."""
     found = []
     for argument in arguments:
         if argument.startswith("@"):
-            lines = Path(argument[1:]).read_text().splitlines()
-            found += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+            listed = Path(argument[1:])
+            entries = [ln.split("#", 1)[0].strip() for ln in listed.read_text().splitlines()]
+            found += [
+                e if is_url(e) or Path(e).is_absolute() else str(listed.parent / e)
+                for e in entries
+                if e
+            ]
         else:
             found.append(argument)
     return found
