@@ -39,6 +39,7 @@ from typing import Any
 # the helper as a locustfile.
 import _balance
 import gevent
+import gevent.lock
 from flask import Response, jsonify, request
 from locust import FastHttpUser, between, constant_throughput, events, task
 from locust.env import Environment
@@ -192,6 +193,9 @@ class EngineSampler:
     def __init__(self) -> None:
         self.counter: Any = None
         self.greenlet: Any = None
+        self.running = False
+        # One sample at a time: the loop, the tab's poll and the verdict may ask together.
+        self.lock = gevent.lock.Semaphore()
 
     def start(self, environment: Environment) -> None:
         from tools.replicas import EngineCounter  # the repo's Docker layer
@@ -200,29 +204,35 @@ class EngineSampler:
         self.counter = EngineCounter(
             environment.host or ApiUser.host, back_end_service(environment)
         )
-        self.counter.sample()  # the baseline: what the replicas had done before the test
+        self.sample(keep=False)  # the baseline: what the replicas had done before the test
+        self.running = True
         self.greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
-        while True:
+        while self.running:
             gevent.sleep(1)
             self.sample()
 
-    def sample(self) -> None:
+    def sample(self, keep: bool = True) -> None:
         if self.counter is None:
             return
-        second = int(time.time())
-        try:
-            moved = self.counter.sample()
-        except Exception as error:  # noqa: BLE001 - the engine gone mid-run: say so, go on
-            print(f"the engine's counters could not be read: {error}")
-            return
-        logged[second].update(moved.logged)
-        received[second].update(moved.received)
+        with self.lock:
+            second = int(time.time())
+            try:
+                moved = self.counter.sample()
+            except Exception as error:  # noqa: BLE001 - the engine gone mid-run: say so, go on
+                print(f"the engine's counters could not be read: {error}")
+                return
+            if keep:
+                logged[second].update(moved.logged)
+                received[second].update(moved.received)
 
     def stop(self) -> None:
+        """Let the loop finish the sample it is taking (killed mid-sample, it would lose it)."""
+        self.running = False
         if self.greenlet is not None:
-            self.greenlet.kill(block=True)
+            self.greenlet.join(timeout=60)
+            self.greenlet.kill(block=True)  # only if the engine hung past the join
             self.greenlet = None
 
 

@@ -765,17 +765,22 @@ def ensure_learner_base(reference: str) -> None:
     when something must be fetched or built."""
     if reference in _ready:
         return
-    # An image already here, official or a stand-in, is used as it is: an installed checker has
+    labels = image_labels(reference)
+    requirements = repo_requirements()
+    # The official image is used as it is. So is any stand-in, for an installed checker: it has
     # none of the repository's requirements files, so its key for a stand-in that `make bases`
     # built would differ, and rebuilding would retag the base under the repository's images.
-    if image_labels(reference) is not None:
+    if labels is not None and (labels.get(STANDIN_LABEL) != "true" or not requirements):
         _ready.add(reference)
         return
+    if labels is not None:  # a checkout's stand-in: up to date if its key is the recipe's
+        key = cache_key(recipe_for(reference, learners=True), BUILD_CODE, requirements)
+        if labels.get(KEY_LABEL) == key:
+            _ready.add(reference)
+            return
     with one_builder():
         pins = read_digests(DIGESTS.read_text()) if DIGESTS.exists() else {}
-        ensure(
-            reference, BUILD_CODE, repo_requirements(), pinned=pins.get(reference), learners=True
-        )
+        ensure(reference, BUILD_CODE, requirements, pinned=pins.get(reference), learners=True)
     _ready.add(reference)
 
 

@@ -27,7 +27,7 @@ from tools.docker import Container, ToolError, containers, docker, run
 
 # A GET of /api/hello in any access-log format: `"GET /api/hello HTTP/1.1" 200` (werkzeug,
 # gunicorn, Nginx's combined) or `"method":"GET","uri":"/api/hello"` (a JSON log).
-API_REQUEST = re.compile(r"GET\b.{0,40}?/api/hello(?=[\s?\"/])")
+API_REQUEST = re.compile(r"GET\b.{0,40}?[\s\"]/api/hello(?=[\s?\"]|$)")
 
 
 def received_bytes(container: Container) -> int:
@@ -115,12 +115,17 @@ class EngineCounter:
         self.replicas: list[Container] = []
 
     def sample(self) -> Sample:
-        self.replicas = back_ends(self.host, self.service)
+        """What moved since the last sample. The new positions are kept only once every
+        replica has been read: a sample that fails (or is stopped) halfway loses nothing, the
+        next one counts it."""
+        replicas = back_ends(self.host, self.service)
         logged, received = {}, {}
-        for replica in self.replicas:
-            since = self._log_since.get(replica.id, self.started)
-            logged[replica.name], self._log_since[replica.id] = api_log_lines(replica.id, since)
+        log_since, at_bytes = dict(self._log_since), dict(self._bytes)
+        for replica in replicas:
+            since = log_since.get(replica.id, self.started)
+            logged[replica.name], log_since[replica.id] = api_log_lines(replica.id, since)
             now = received_bytes(replica)
-            received[replica.name] = now - self._bytes.get(replica.id, now)
-            self._bytes[replica.id] = now
+            received[replica.name] = now - at_bytes.get(replica.id, now)
+            at_bytes[replica.id] = now
+        self.replicas, self._log_since, self._bytes = replicas, log_since, at_bytes
         return Sample(logged, received)

@@ -434,6 +434,11 @@ def test_forks_with_one_name_get_results_folders_of_their_own(tmp_path):
         "holberton",
         "x+holberton",
     ]
+    assert list(folder_names(["/", "/x/softy", "/y/softy"]).values()) == [
+        "repository",  # the root is nobody's name
+        "x+softy",
+        "y+softy",
+    ]
     again = folder_names([str(a), str(a) + "/"])  # one repository named twice: two folders
     assert list(again.values()) == [
         "thatsvie+atlas-softy-pinko-docker",

@@ -77,7 +77,7 @@ def name_of(source: str, parts: int = 1) -> str:
     if is_url(source):
         words = re.split(r"[/:]", source.rstrip("/").removesuffix(".git"))
         return "+".join(p for p in words[-2:] if p)
-    return "+".join(Path(source).resolve().parts[-parts:])
+    return "+".join(p for p in Path(source).resolve().parts[-parts:] if p != "/") or "repository"
 
 
 def folder_names(repositories: list[str]) -> dict[str, str]:

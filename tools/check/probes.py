@@ -230,7 +230,9 @@ def load_test(url: str, replicas: int, seconds: int, reports: Path) -> dict[str,
     cmd += ["--expected-replicas", str(replicas), "--max-p95-ms", "60000", "ApiUser"]
     env = {
         "REPORTS_DIR": str(reports),
-        "PYTHONPATH": os.pathsep.join([str(LOADTEST.parent), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(LOADTEST.parent), os.environ.get("PYTHONPATH", "")) if p
+        ),
     }
     reports.mkdir(parents=True, exist_ok=True)
     # Run in its own folder: Locust reads a locust.conf or pyproject.toml where it starts.
