@@ -166,7 +166,8 @@ def shares_to_counts(total: int, weights: dict[str, int]) -> dict[str, int]:
 
 
 def to_json(verdict: Verdict, source: str = "header") -> str:
-    return json.dumps({**dataclasses.asdict(verdict), "counted_from": source}, indent=2)
+    said = {"counted_from": source, "counted_from_text": FROM[source]}
+    return json.dumps({**dataclasses.asdict(verdict), **said}, indent=2)
 
 
 # Below this many successful API requests per expected replica, a running verdict is not given:
