@@ -18,7 +18,7 @@ from support import (
     running,
     wait_until,
 )
-from tools import baseimages
+from tools import dockerfiles
 from tools.docker import docker
 from tools.docker import image as image_info
 
@@ -102,7 +102,7 @@ def test_api_runs_as_non_root_in_app(api):
 def test_api_image_adds_at_most_45_mb_to_its_ubuntu_base(api):
     """Python 3 from APT and the locked packages, without pip or APT's caches in the image."""
     image, _, _ = api
-    base = baseimages.final_base(image.context)
+    base = dockerfiles.final_base(image.context)
     assert base == "ubuntu:latest", f"{image}: the back-end starts from task0's base, not {base}"
     added = image_size_mb(image.tag) - image_size_mb(base)
     print(f"{image}: {image_size_mb(image.tag):.1f} MB, {added:.1f} MB over {base}")

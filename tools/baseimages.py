@@ -26,7 +26,6 @@ import hashlib
 import inspect
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tools import REPO, cli
+from tools import REPO, cli, dockerfiles
 from tools.docker import ToolError, docker, docker_json, image, run
 
 STANDIN_LABEL = "org.softy-pinko.standin"
@@ -52,71 +51,7 @@ WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2
 # --------------------------------------------------------------------------------------------
 # Finding the bases
 # --------------------------------------------------------------------------------------------
-def logical_lines(text: str) -> list[str]:
-    """Dockerfile lines with backslash continuations joined and comments dropped."""
-    lines, current = [], ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        lines.append((current + stripped).strip())
-        current = ""
-    if current.strip():
-        lines.append(current.strip())
-    return lines
-
-
-def _substitute(value: str, args: dict[str, str]) -> str:
-    """Expand $NAME, ${NAME} and ${NAME:-default} from the Dockerfile's global ARGs."""
-
-    def repl(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        return args.get(name) or match.group(2) or ""
-
-    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", repl, value)
-
-
-def bases_in_dockerfile(text: str) -> list[str]:
-    """Base images a Dockerfile pulls, in order, without stage references or ``scratch``."""
-    global_args: dict[str, str] = {}
-    stages: set[str] = set()
-    bases: list[str] = []
-    seen_from = False
-    for line in logical_lines(text):
-        keyword, _, rest = line.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "ARG" and not seen_from:
-            for token in shlex.split(rest):
-                name, _, default = token.partition("=")
-                global_args[name] = default
-        elif keyword == "FROM":
-            seen_from = True
-            tokens = [t for t in rest.split() if not t.startswith("--")]
-            if not tokens:
-                continue
-            image = _substitute(tokens[0], global_args)
-            if len(tokens) >= 3 and tokens[1].lower() == "as":
-                stages.add(tokens[2].lower())
-            if image.lower() in stages or image == "scratch" or not image:
-                continue
-            if image not in bases:
-                bases.append(image)
-    return bases
-
-
-def final_base(context: Path) -> str:
-    """The base image that the last stage of the Dockerfile in `context` builds on ("" for
-    none: `FROM scratch`)."""
-    bases = bases_in_dockerfile((context / "Dockerfile").read_text())
-    return bases[-1] if bases else ""
-
-
-def dockerfiles(root: Path = REPO) -> list[Path]:
+def dockerfile_paths(root: Path = REPO) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -133,8 +68,8 @@ def dockerfiles(root: Path = REPO) -> list[Path]:
 def bases_in_repo(root: Path = REPO) -> dict[str, list[Path]]:
     """Every base image in the repo, mapped to the Dockerfiles that name it."""
     result: dict[str, list[Path]] = {}
-    for path in dockerfiles(root):
-        for base in bases_in_dockerfile(path.read_text()):
+    for path in dockerfile_paths(root):
+        for base in dockerfiles.bases(dockerfiles.read(path)):
             result.setdefault(base, []).append(path)
     return result
 

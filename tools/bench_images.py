@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tools import REPO, sbom
-from tools.baseimages import final_base
 from tools.docker import ToolError, build, image, remove_images
+from tools.dockerfiles import final_base
 
 TAG = "bench-images"
 NAIVE_DOCKERFILE = """\

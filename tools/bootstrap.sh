@@ -5,10 +5,11 @@
 #
 #   tools/bootstrap.sh                      the engine check, .venv, Compose
 #   tools/bootstrap.sh --bare [--packages PKG...]
-#                                           the same, but a new .venv gets no packages, and a
-#                                           bare one is left so: what `make up` and `make down`
-#                                           run (tools/ needs only the standard library to start
-#                                           a stack); any other target fills .venv from the lock
+#                                           the same, but a new .venv gets only
+#                                           tools/requirements-stack.txt (the Dockerfile parser
+#                                           tools/ starts a stack with), and a bare one is left
+#                                           so: what `make up` and `make down` run; any other
+#                                           target fills .venv from the dev lock
 #   tools/bootstrap.sh --packages PKG...    those Debian packages too, when missing. Each is
 #                                           asked for only where it is needed: chromium by a
 #                                           test run that selects a browser test (tools/browser.py),
@@ -82,10 +83,16 @@ command -v "$python" >/dev/null 2>&1 || die "$python is missing: install Python 
   || die "$("$python" --version) is too old: the tools need Python 3.11 or later (PYTHON=python3.12 make ...)"
 stamp=.venv/.requirements.sha256
 want="$(sha256sum "$requirements" | cut -d' ' -f1) $("$python" --version)"
-if $bare && [ ! -x .venv/bin/python ]; then
-  say "creating .venv with $("$python" --version), no packages yet (the first target that needs them installs $requirements)"
+stack=tools/requirements-stack.txt
+want_bare="bare $(sha256sum "$stack" | cut -d' ' -f1) $("$python" --version)"
+have=$(cat "$stamp" 2>/dev/null || true)
+if $bare && { [ ! -x .venv/bin/python ] || { [ "${have%% *}" = bare ] && [ "$have" != "$want_bare" ]; }; }; then
+  say "creating .venv with $("$python" --version) and $stack only (the first target that needs more installs $requirements)"
+  rm -rf .venv
   "$python" -m venv .venv
-  echo "bare $("$python" --version)" > "$stamp"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+    -r "$stack" || die "could not install $stack into .venv (see pip's message above)"
+  echo "$want_bare" > "$stamp"
 elif ! $bare && { [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
   say "creating .venv with $("$python" --version) and $requirements"
   rm -rf .venv

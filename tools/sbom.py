@@ -35,9 +35,10 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from tools import REPO, cli
-from tools.baseimages import STANDIN_LABEL, final_base
+from tools.baseimages import STANDIN_LABEL
 from tools.compose import ComposeProject
 from tools.docker import ToolError, build, docker, docker_json, image, run
+from tools.dockerfiles import final_base
 
 OUT = REPO / "reports" / "sbom"
 # Tasks that are single images, not Compose files: the image tags the curriculum gives them.

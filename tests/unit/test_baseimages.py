@@ -8,34 +8,6 @@ import pytest
 from tools import baseimages as bi
 from tools.docker import Completed, ToolError
 
-MULTI_STAGE = """\
-# syntax comments and blank lines are ignored
-
-ARG PY_TAG=3.13-slim
-ARG REGISTRY
-FROM --platform=$BUILDPLATFORM python:${PY_TAG} AS build
-RUN pip wheel -r requirements.txt
-FROM build AS test
-FROM ${REGISTRY:-docker.io/library/}nginx:1.30 \\
-    AS web
-COPY --from=build /wheels /wheels
-FROM scratch
-FROM python:3.13-slim
-"""
-
-
-def test_bases_follow_arg_defaults_and_skip_stages_and_scratch():
-    assert bi.bases_in_dockerfile(MULTI_STAGE) == [
-        "python:3.13-slim",
-        "docker.io/library/nginx:1.30",
-    ]
-
-
-def test_arg_after_first_from_does_not_change_bases():
-    text = "ARG TAG=1\nFROM img:$TAG\nARG TAG=2\nFROM other:$TAG\n"
-    # A global ARG is the only kind FROM sees; the later ARG belongs to a stage.
-    assert bi.bases_in_dockerfile(text) == ["img:1", "other:1"]
-
 
 def test_bases_in_repo_cover_exactly_the_tasks(tmp_path):
     (tmp_path / "a").mkdir()

@@ -4,13 +4,14 @@ are. (tests/test_curriculum.py runs the curriculum's commands on them.)"""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from tools.baseimages import logical_lines
+from tools import dockerfiles
 
 REPO = Path(__file__).resolve().parents[2]
 BACK_ENDS = {
@@ -23,8 +24,13 @@ PROXIES = {f"task{n}": REPO / f"task{n}" / "proxy" for n in (5, 6)}
 
 def instructions(folder: Path) -> list[tuple[str, str]]:
     """The Dockerfile's instructions as (KEYWORD, arguments), continuations joined."""
-    lines = logical_lines((folder / "Dockerfile").read_text())
-    return [(line.split(maxsplit=1)[0].upper(), line.split(maxsplit=1)[1]) for line in lines]
+    return [
+        (
+            i.keyword,
+            json.dumps(list(i.arguments)) if i.exec_form else " ".join(i.flags + i.arguments),
+        )
+        for i in dockerfiles.read(folder / "Dockerfile")
+    ]
 
 
 def runs(folder: Path) -> str:

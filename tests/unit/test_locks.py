@@ -78,3 +78,11 @@ def test_every_back_end_installs_its_lock_with_require_hashes():
         assert "install --no-cache-dir --require-hashes \\\n        -r /tmp/requirements.txt" in (
             dockerfile.read_text()
         ), dockerfile
+
+
+def test_the_stack_lock_pins_what_the_dev_lock_pins():
+    """`make up`'s bare .venv (tools/requirements-stack.txt) and the full one agree: a stack
+    started from either reads the Dockerfiles with the same parser."""
+    stack = locks.read_lock((locks.REPO / "tools/requirements-stack.txt").read_text())
+    dev = locks.read_lock((locks.REPO / "tools/requirements-dev.txt").read_text())
+    assert stack and all(dev[name].version == pin.version for name, pin in stack.items())
