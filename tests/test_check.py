@@ -10,16 +10,18 @@ build on the cached layers of this repository's images, narrowed to the task the
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -551,39 +553,44 @@ def test_a_base_name_is_never_retagged(tmp_path):
 
 
 # --- interrupted ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def started(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The checker in a session of its own, with SIGINT ignored as a shell without job control
+    starts a background command (CI's may): a Ctrl-C must stop it all the same. Whatever the
+    test's outcome, its whole process group is killed and reaped, so that no build it started
+    goes on and no open pipe outlives the test."""
+    ignoring_sigint = ["bash", "-c", 'trap "" INT; exec "$@"', "checker", *command]
+    with subprocess.Popen(
+        ignoring_sigint,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as checker:
+        try:
+            yield checker
+        finally:
+            if checker.poll() is None:
+                os.killpg(checker.pid, signal.SIGKILL)
+                checker.communicate()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 def test_a_run_stopped_mid_build_leaves_the_engine_as_it_found_it(signum, tmp_path):
     root = copy_of(tmp_path, ["task0"])
     marker = f"sleep 3{time.time_ns() % 1000:03d}"  # a step no cache holds
     edit(root / "task0/Dockerfile", "USER 65534:65534", f"RUN {marker}\nUSER 65534:65534")
     before = engine_state()
-    checker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tools.check",
-            "--tasks",
-            "task0",
-            "--output",
-            str(tmp_path / "out"),
-            str(root),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    command = [sys.executable, "-m", "tools.check", "--tasks", "task0", "--output",
+               str(tmp_path / "out"), str(root)]  # fmt: skip
+    with started(command) as checker:
         poll(
             lambda: marker in docker("ps", "--no-trunc", "--format", "{{.Command}}"),
             timeout=180,
             what=f"the build step running {marker!r}",
         )
         checker.send_signal(signum)
-        output, _ = checker.communicate(timeout=120)
-    finally:
-        if checker.poll() is None:
-            checker.kill()
+        output, _ = checker.communicate(timeout=60)
     assert checker.returncode == 130, output.decode()
     assert b"error: interrupted" in output
     poll(
@@ -599,20 +606,14 @@ def test_a_run_stopped_while_its_stack_runs_leaves_the_engine_as_it_found_it(tmp
     root = copy_of(tmp_path, ["task4"])
     before = engine_state()
     run_id = f"t{time.time_ns() % 10**8}"
-    checker = subprocess.Popen(
-        [sys.executable, "-m", "tools.check", "--run-id", run_id, "--tasks", "task4", "--output",
-         str(tmp_path / "out"), str(root)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
+    command = [sys.executable, "-m", "tools.check", "--run-id", run_id, "--tasks", "task4",
+               "--output", str(tmp_path / "out"), str(root)]  # fmt: skip
+    with started(command) as checker:
         label = f"label=org.softy-pinko.check.run={run_id}"
         poll(lambda: docker("ps", "-q", "--filter", label).split(), timeout=300,
              what="the checker's task4 stack to run", interval=0.1)  # fmt: skip
         checker.send_signal(signal.SIGTERM)
-        output, _ = checker.communicate(timeout=120)
-    finally:
-        if checker.poll() is None:
-            checker.kill()
+        output, _ = checker.communicate(timeout=60)
     assert checker.returncode == 130, output.decode()
     assert engine_state() == before
 

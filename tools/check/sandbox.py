@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools import baseimages
+from tools import baseimages, dockerfiles
 from tools.check import policy
 from tools.compose import ComposeProject
 from tools.docker import Completed, Container, ToolError, containers, docker, run
@@ -98,12 +98,16 @@ class Sandbox:
         self.home = Path()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._previous: Any = None
+        self._previous_int: Any = None
         self._closing = contextlib.ExitStack()
         self._browser: Any = None
 
     # --- lifetime ------------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
         self._previous = signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C stops a check even when the checker was started with SIGINT ignored (a shell
+        # without job control does that to every command it starts in the background).
+        self._previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         self._tmp = tempfile.TemporaryDirectory(
             prefix=f"softy-pinko-check-{self.run_id}-", ignore_cleanup_errors=True
         )
@@ -116,14 +120,14 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         # Cleaning up is not interrupted by a second Ctrl-C: it is what leaves the engine clean.
         # (GitHub Actions cancels a job with SIGINT, then SIGTERM 7.5 s later.)
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             self.clean()
             with contextlib.suppress(Exception):
                 self._closing.close()  # the browser
         finally:
-            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGINT, self._previous_int)
             signal.signal(signal.SIGTERM, self._previous)
             if self._tmp is not None:
                 self._tmp.cleanup()
@@ -178,13 +182,15 @@ class Sandbox:
     ) -> Build:
         """`docker build` of a learner's Dockerfile, unchanged, on the bases it names."""
         started = time.monotonic()
-        fetched = re.search(r"^\s*ADD\s+(?:--\S+\s+)*(https?://\S+|git@\S+)", dockerfile.read_text(
-            errors="replace"), re.M | re.I)  # fmt: skip
+        try:
+            instructions = dockerfiles.read(dockerfile)
+        except dockerfiles.Unreadable:
+            instructions = []  # the engine refuses it too, and says why
+        fetched = [a for i in instructions if i.keyword == "ADD"
+                   for a in i.arguments[:-1] if "://" in a or a.startswith("git@")]  # fmt: skip
         if fetched:  # the engine itself would fetch it, from the host's own network
-            return Build(
-                False, tag, f"refused: ADD {fetched.group(1)}", 0.0, refused=fetched.group(1)
-            )
-        for base in baseimages.bases_in_dockerfile(dockerfile.read_text(errors="replace")):
+            return Build(False, tag, f"refused: ADD {fetched[0]}", 0.0, refused=fetched[0])
+        for base in dockerfiles.bases(instructions):
             try:
                 baseimages.ensure_learner_base(base)
             except ToolError as error:
@@ -246,6 +252,32 @@ class Sandbox:
             )
         finally:
             docker("rm", "-f", "-v", name, check=False)
+
+    def run_command(self, image: str, command: list[str], hosts: list[str]) -> Completed:
+        """`command` as the image's CMD (its ENTRYPOINT runs first, as it prepares the config
+        the official image's does), on no network, each of `hosts` resolving (to 127.0.0.1) as
+        a service's name does on a Compose network: `nginx -t` of a proxy. An ENTRYPOINT that
+        is the command's program itself is replaced."""
+        adds = [f"--add-host={h}:127.0.0.1" for h in hosts if re.fullmatch(r"[\w.-]+", h)]
+        entrypoint = docker("image", "inspect", "--format", "{{json .Config.Entrypoint}}", image,
+                            check=False).strip()  # fmt: skip
+        first = (json.loads(entrypoint) or [""])[0] if entrypoint.startswith("[") else ""
+        replace = ["--entrypoint", command[0]] if first.rsplit("/", 1)[-1] == command[0] else []
+        args = command[1:] if replace else command
+        name = f"spcheck-{self.run_id}-{secrets.token_hex(3)}"
+        try:
+            return run(["docker", "run", "--rm", "--name", name, "--label", self.label,
+                        "--network", "none", *adds, *LIMITS, *replace, image, *args],
+                       timeout=RUN_TIMEOUT, check=False)  # fmt: skip
+        finally:
+            docker("rm", "-f", "-v", name, check=False)
+
+    def learner_names(self, text: str) -> str:
+        """The sandbox's names as the learner's own run has them: `spcheck-<run>-task5-proxy-1`
+        is `task5-proxy-1`, an image it built for task5's proxy `the proxy's image`."""
+        text = re.sub(rf"{re.escape(self.repository)}/(task\d)-([\w-]+):latest",
+                      r"the \2 image", text)  # fmt: skip
+        return text.replace(f"spcheck-{self.run_id}-", "")
 
     def start(self, task: str, image: str, port: int) -> Container:
         """Start an image's server with `port` published on 127.0.0.1, on a port the engine
