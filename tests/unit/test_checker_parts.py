@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tools import dockerfiles
 from tools.check import CHECKS, TASKS, files, policy, report
 from tools.check.registry import Check, Context, Failed, Outcome, Status, run_checks, unsure
 
@@ -195,12 +196,6 @@ def test_what_is_not_a_pip_install_is_none(command):
     assert files.pip_installs(command.split()) is None
 
 
-def test_a_blank_line_inside_a_continuation_does_not_end_the_instruction(tmp_path):
-    dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM ubuntu\nRUN apt-get install -y \\\n\n    python3 python3-pip\n")
-    assert [i.keyword for i in files.instructions(dockerfile)] == ["FROM", "RUN"]
-
-
 @pytest.mark.parametrize(
     "dockerfile,expected",
     [
@@ -236,30 +231,13 @@ def test_a_folder_copied_into_the_html_root_is_not_under_its_own_name(tmp_path):
         steps.copied_to(ctx, path, "softy-pinko-front-end", "/var/www/html/softy-pinko-front-end")
 
 
-def test_a_commented_out_location_is_not_a_route():
-    from tools.check import task5
-
-    conf = (
-        "server {\n  # location /api { proxy_pass http://back-end:5252; }\n  location / {\n"
-        "    if ($x) { return 404; }\n    proxy_pass http://front-end:9000;\n  }\n}\n"
+def test_a_run_s_commands_are_its_simple_commands_and_its_heredoc_s_lines():
+    run = dockerfiles.parse(
+        "FROM ubuntu\nRUN apt-get update \\\n  && apt-get upgrade -y\n"
+        "RUN <<EOF\npip3 install flask\nEOF\n"
     )
-    assert task5.location_for(conf, "/api") is None
-    body, line = task5.location_for(conf, "/")
-    assert "proxy_pass http://front-end:9000" in body and line == 3
-
-
-def test_dockerfile_instructions_keep_the_line_they_start_on(tmp_path):
-    dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text(
-        "# comment\nFROM ubuntu:latest\n\nRUN apt-get update \\\n"
-        '  && apt-get upgrade -y\nCMD ["echo"]\n'
-    )
-    got = [(i.keyword, i.line) for i in files.instructions(dockerfile)]
-    assert got == [("FROM", 2), ("RUN", 4), ("CMD", 6)]
-    assert files.shell_commands(files.instructions(dockerfile)[1].value) == [
-        ["apt-get", "update"],
-        ["apt-get", "upgrade", "-y"],
-    ]
+    assert files.shell_commands(run[1]) == [["apt-get", "update"], ["apt-get", "upgrade", "-y"]]
+    assert files.shell_commands(run[2]) == [["pip3", "install", "flask"]]
 
 
 def test_the_page_s_element_and_the_urls_its_scripts_fetch(tmp_path):
@@ -273,9 +251,9 @@ def test_the_page_s_element_and_the_urls_its_scripts_fetch(tmp_path):
     assert (
         page.elements["dynamic-content"].tag == "h1" and page.elements["dynamic-content"].line == 2
     )
-    assert {(p.name, line, url) for p, line, url in files.fetched_urls(page)} == {
-        ("index.html", 1, "/api/hello"),
-        ("app.js", 2, "http://localhost:5252/api/hello"),
+    assert {(f.path.name, f.line, f.url, f.composed) for f in files.fetched_urls(page)} == {
+        ("index.html", 1, "/api/hello", False),
+        ("app.js", 2, "http://localhost:5252/api/hello", False),
     }
 
 
@@ -460,3 +438,163 @@ def test_a_list_file_names_repositories_beside_it_urls_as_they_are(tmp_path):
         "/abs/carol",
         "dave",
     ]
+
+
+# --- Nginx configs, read as Nginx reads them ----------------------------------------------------
+def nginx_config(tmp_path, text):
+    from tools.check import nginx
+
+    path = tmp_path / "proxy.conf"
+    path.write_text(text)
+    return nginx.read(path)
+
+
+@pytest.mark.parametrize(
+    "locations,uri,chosen",
+    [
+        ("location / {} location /api {}", "/api/hello", "/api"),
+        ("location / {} location /api/ {}", "/api/hello", "/api/"),
+        ("location / {} location ~ ^/api {}", "/api/hello", "^/api"),
+        ("location ^~ /api {} location ~ hello {}", "/api/hello", "/api"),
+        ("location /api {} location ~ hello$ {}", "/api/hello", "hello$"),
+        ("location = /api/hello {} location /api {}", "/api/hello", "/api/hello"),
+        ("location /apis {}", "/api/hello", None),
+        ("# location /api {}\nlocation / {}", "/api/hello", "/"),
+    ],
+)
+def test_the_location_nginx_picks(tmp_path, locations, uri, chosen):
+    from tools.check import nginx
+
+    directives = nginx_config(tmp_path, f"server {{ listen 80; {locations} }}")
+    found = nginx.location_for(nginx.server_on(directives, 80), uri)
+    assert (found.args[-1] if found else None) == chosen
+
+
+def test_where_proxy_pass_sends_a_request(tmp_path):
+    from tools.check import nginx
+
+    directives = nginx_config(
+        tmp_path,
+        "upstream api { server back-end:5252 max_fails=3; server other:5252; }\n"
+        "server { location /api { proxy_pass http://api; } location / { proxy_pass "
+        "http://front-end:9000/; } location /x { proxy_pass http://back-end:5252/; }"
+        " location /v { proxy_pass http://$host; } }",
+    )
+    server = nginx.server_on(directives, 80)  # no listen: Nginx's 80
+    api = nginx.proxy_target(directives, nginx.location_for(server, "/api/hello"))
+    assert api.hosts == ("back-end:5252", "other:5252") and api.path is None
+    root = nginx.location_for(server, "/")
+    assert nginx.proxy_target(directives, root).hosts == ("front-end:9000",)
+    stripped = nginx.location_for(server, "/x/hello")
+    target = nginx.proxy_target(directives, stripped)
+    assert target.upstream_uri(stripped, "/x/hello") == "//hello"
+    assert nginx.proxy_target(directives, nginx.location_for(server, "/v")).variable
+
+
+def test_a_config_nginx_would_not_read_says_why_and_where(tmp_path):
+    from tools.check import nginx
+
+    with pytest.raises(nginx.NotRead, match="byte-order mark"):
+        nginx_config(tmp_path, "\ufeffserver { listen 80; }")
+    with pytest.raises(nginx.NotRead) as unbalanced:
+        nginx_config(tmp_path, "server {\n listen 80;\n")
+    assert unbalanced.value.line is not None
+
+
+def test_root_and_index_of_a_location(tmp_path):
+    from tools.check import nginx
+
+    directives = nginx_config(
+        tmp_path,
+        "server { listen 9000; root /srv; location / { index a.html; } location /b { alias /b; } }",
+    )
+    server = nginx.server_on(directives, 9000)
+    top = nginx.location_for(server, "/")
+    assert nginx.root_for(server, top)[:2] == ("root", "/srv")
+    assert nginx.index_names(server, top) == ["a.html"]
+    assert nginx.root_for(server, nginx.location_for(server, "/b/x"))[:2] == ("alias", "/b")
+
+
+# --- names and places ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "repository,tag,verdict",
+    [
+        ("ubuntu", "latest", None),
+        ("ubuntu", "", None),
+        ("ubuntu", "22.04", "fail"),
+        ("ubuntu", "jammy", "fail"),
+        ("ubuntu", "24.04", "warn"),
+        ("ubuntu", "26.04", "warn"),
+        ("nginx", "mainline", None),
+        ("nginx", "1.27", "warn"),
+        ("nginx", "@digest", "warn"),
+    ],
+)
+def test_what_latest_means_for_a_tag(repository, tag, verdict):
+    from tools.check import steps
+
+    said = steps.release_verdict(repository, tag)
+    assert (said[0] if said else None) == verdict
+
+
+def test_a_misspelled_file_is_found_by_its_nearest_name(tmp_path):
+    for name in ("0.dockerfile", "2-api-server.txt", "sofy-pinko-front-end.conf", "README.md"):
+        (tmp_path / name).write_text("")
+    assert [p.name for p in files.near_names(tmp_path, "Dockerfile")] == ["0.dockerfile"]
+    assert [p.name for p in files.near_names(tmp_path, "2-api-servers.txt")] == ["2-api-server.txt"]
+    assert [p.name for p in files.near_names(tmp_path, "softy-pinko-front-end.conf")] == [
+        "sofy-pinko-front-end.conf"
+    ]
+    assert files.near_names(tmp_path, "docker-compose.yml") == []
+
+
+def test_tasks_one_or_two_folders_down_are_found(tmp_path):
+    assert files.nested_tasks(tmp_path) == ""
+    (tmp_path / "clone/inner/task3").mkdir(parents=True)
+    assert files.nested_tasks(tmp_path) == "clone/inner"
+    (tmp_path / "task0").mkdir()
+    assert files.nested_tasks(tmp_path) == "", "tasks at the root are where they belong"
+
+
+@pytest.mark.parametrize(
+    "log,said",
+    [
+        (" * Running on http://127.0.0.1:5000\n", "127.0.0.1:5000 (its own loopback"),
+        (" * Running on all addresses (0.0.0.0)\n * Running on http://127.0.0.1:5252\n"
+         " * Running on http://172.17.0.2:5252\n", None),
+        ("[INFO] Listening at: http://0.0.0.0:5252 (1)\n", None),
+        (" * Running on http://0.0.0.0:8080\n", "0.0.0.0:8080, not on 0.0.0.0:5252"),
+        ("nothing yet\n", None),
+    ],
+)  # fmt: skip
+def test_a_server_s_log_says_where_it_listens(monkeypatch, log, said):
+    from tools.check import probes
+    from tools.docker import Completed
+
+    monkeypatch.setattr(probes, "run", lambda *a, **k: Completed(0, log, ""))
+    container = probes.Container.__new__(probes.Container)
+    object.__setattr__(container, "id", "c")
+    found = probes.listens_elsewhere(container, 5252)
+    assert (found is None) if said is None else (said in found), found
+
+
+@pytest.mark.parametrize(
+    "services,roles",
+    [
+        ({"back-end": {}, "front-end": {}, "proxy": {}},
+         {"back-end": "back-end", "front-end": "front-end", "proxy": "proxy"}),
+        ({"backend": {}, "frontend": {}, "nginx_proxy": {}},
+         {"back-end": "backend", "front-end": "frontend", "proxy": "nginx_proxy"}),
+        ({"api": {"build": {"context": "/r/task5/back-end"}}, "web": {}, "lb": {}},
+         {"back-end": "api", "front-end": "web", "proxy": "lb"}),
+        ({"one": {"build": {"context": "/r/task5/proxy"}},
+          "two": {"build": {"context": "/r/task5/front-end"}}},
+         {"proxy": "one", "front-end": "two"}),
+    ],
+)  # fmt: skip
+def test_which_service_plays_which_role(tmp_path, services, roles):
+    from tools.check import composefile
+
+    ctx = Context("task5", tmp_path, tmp_path, None)
+    ctx.state["model"] = {"services": services}
+    assert composefile.find_roles(ctx) == roles

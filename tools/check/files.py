@@ -5,64 +5,28 @@ fetch, a Compose file with the line of each key, and what git says of a submodul
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import html.parser
-import json
 import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 from tools.docker import run
+from tools.dockerfiles import Instruction
 
 
-@dataclasses.dataclass(frozen=True)
-class Instruction:
-    keyword: str  # upper case
-    value: str  # the rest of the logical line, continuations joined
-    line: int  # where it starts, 1-based
-
-
-def instructions(path: Path) -> list[Instruction]:
-    found: list[Instruction] = []
-    current, start = "", 0
-    for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        stripped = raw.strip()
-        if stripped.startswith("#") or not stripped:  # Docker skips both, inside a "\\" too
-            continue
-        if not current:
-            start = number
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        current += stripped
-        keyword, _, value = current.strip().partition(" ")
-        found.append(Instruction(keyword.upper(), value.strip(), start))
-        current = ""
-    if current.strip():
-        keyword, _, value = current.strip().partition(" ")
-        found.append(Instruction(keyword.upper(), value.strip(), start))
-    return found
-
-
-def exec_form(value: str) -> list[str] | None:
-    """`["a", "b"]` as a list; None for the shell form."""
-    if value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            return None
-        if isinstance(parsed, list) and all(isinstance(p, str) for p in parsed):
-            return parsed
-    return None
-
-
-def shell_commands(value: str) -> list[list[str]]:
-    """A RUN's shell text as simple commands (split on && || ; |), each a list of words."""
-    words = exec_form(value)
-    if words is not None:
-        return [words]
+def shell_commands(instruction: Instruction) -> list[list[str]]:
+    """A RUN's commands (its shell text split on && || ; | and newlines, and each heredoc's
+    lines), each a list of words; the exec form is one command."""
+    if instruction.exec_form:
+        return [list(instruction.arguments)]
     commands: list[list[str]] = []
-    for part in re.split(r"&&|\|\||;|\|", value):
+    value = instruction.value
+    if instruction.heredocs:  # `RUN <<EOF`: the marker is no command, the document's lines are
+        value = re.sub(r"<<-?\s*[\"']?\w+[\"']?", "", value)
+    text = "\n".join([value, *instruction.heredocs])
+    for part in re.split(r"&&|\|\||;|\||\n", text):
         try:
             tokens = shlex.split(part)
         except ValueError:
@@ -70,11 +34,6 @@ def shell_commands(value: str) -> list[list[str]]:
         if tokens:
             commands.append(tokens)
     return commands
-
-
-def base_image(instruction: Instruction) -> str:
-    tokens = [t for t in instruction.value.split() if not t.startswith("--")]
-    return tokens[0] if tokens else ""
 
 
 _PIP = re.compile(r"^(?:pip3?(?:\.\d+)?)$")
@@ -166,14 +125,52 @@ def requirements_names(path: Path) -> list[str]:
     return names
 
 
-def find_named(folder: Path, name: str) -> Path | None:
-    """A file named `name` in `folder` in another case (`DockerFile`), to name in a fix."""
+# --- where a learner's files are -----------------------------------------------------------------
+def near_names(folder: Path, name: str) -> list[Path]:
+    """Files in `folder` that are `name` misspelled, best first: another letter case
+    (`DockerFile`), a word around it (`0.dockerfile`, `Dockerfile.backend`), or a letter or two
+    off (`2-api-server.txt`, `sofy-pinko-front-end.conf`)."""
     if not folder.is_dir():
-        return None
-    for entry in sorted(folder.iterdir()):
-        if entry.name.lower() == name.lower() and entry.name != name:
-            return entry
-    return None
+        return []
+    entries = {e.name.lower(): e for e in sorted(folder.iterdir()) if e.is_file()}
+    wanted = name.lower()
+    if wanted in entries and entries[wanted].name != name:
+        return [entries[wanted]]
+    close = difflib.get_close_matches(wanted, list(entries), n=3, cutoff=0.8)
+    around = [n for n in entries if wanted in n and n != wanted and n not in close]
+    return [entries[n] for n in [*close, *around] if entries[n].name != name]
+
+
+def nested_tasks(repository: Path) -> str:
+    """The folder (one or two levels down) that holds the task folders, when the repository's
+    root holds none: `holbertonschool-softy-pinko-docker` for a clone inside a clone. ""
+    when the tasks are at the root, or nowhere."""
+    if any((repository / f"task{n}").is_dir() for n in range(7)):
+        return ""
+    for depth in ("*", "*/*"):
+        for folder in sorted(repository.glob(depth)):
+            if (
+                folder.is_dir()
+                and not folder.name.startswith(".")
+                and any((folder / f"task{n}").is_dir() for n in range(7))
+            ):
+                return str(folder.relative_to(repository))
+    return ""
+
+
+def mentions(folder: Path, name: str) -> list[tuple[Path, int]]:
+    """The lines of the text files in `folder` that name `name` as a word: what a rename of
+    `name` has to change too (a Dockerfile's COPY, a Compose file's `dockerfile:`)."""
+    found = []
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.stat().st_size > 200_000:
+            continue
+        text = path.read_bytes().decode(errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if pattern.search(line):
+                found.append((path, number))
+    return found
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -242,13 +239,23 @@ def read_page(site: Path) -> Page | None:
     return Page(index, parser.elements, scripts)
 
 
-def fetched_urls(page: Page) -> list[tuple[Path, int, str]]:
-    """Every URL the page's scripts name that ends in /api/hello: (file, line, URL)."""
+@dataclasses.dataclass(frozen=True)
+class Fetch:
+    path: Path
+    line: int
+    url: str
+    composed: bool  # built from parts (`API + '/api/hello'`, `${base}/api/hello`)
+
+
+def fetched_urls(page: Page) -> list[Fetch]:
+    """Every URL the page's scripts name that ends in /api/hello."""
     found = []
     for path, text in page.scripts.items():
         for number, line in enumerate(text.splitlines(), 1):
             for match in re.finditer(r"""["'`]([^"'`\s]*/api/hello)\b""", line):
-                found.append((path, number, match.group(1)))
+                url = match.group(1)
+                joined = bool(re.search(r"\+\s*$", line[: match.start()])) or "${" in url
+                found.append(Fetch(path, number, url, joined))
     return found
 
 

@@ -49,26 +49,51 @@ def get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> 
         return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, body)
 
 
-def wait_answer(url: str, timeout: float, still_up: Callable[[], str | None]) -> Answer | str:
-    """The first 200 of `url` within `timeout` (a server, or a proxy's upstream, may take a
-    while to start), else its last answer, or why there was none: `still_up()` says why the
-    server is gone (a container that exited), or the wait ran out."""
+# A proxy answers these while its upstream is still starting: worth waiting on. Any other
+# answer is the server's own, and waiting longer would not change it.
+NOT_YET = (502, 503, 504)
+
+
+def wait_answer(url: str, timeout: float, decided: Callable[[], str | None]) -> Answer | str:
+    """The server's answer to `url`, waited on for at most `timeout` seconds while nothing
+    answers or a proxy says its upstream is not there yet; else why there is none: `decided()`
+    says why no answer can come any more (a container that exited, a server listening on
+    another port), or the wait ran out."""
     deadline = time.monotonic() + timeout
     last: Answer | str = ""
     while time.monotonic() < deadline:
         try:
             last = get(url, timeout=3)
-            if last.status == 200:
+            if last.status not in NOT_YET:
                 return last
         except OSError as error:
             last = str(getattr(error, "reason", error))
-        gone = still_up()
+        gone = decided()
         if gone:
             return gone
         time.sleep(0.5)
     if isinstance(last, Answer):
         return last
-    return f"nothing answered {url} within {timeout:.0f}s (last error: {last})"
+    return f"nothing answered within {timeout:.0f}s (last error: {last})"
+
+
+_LISTENING = re.compile(
+    r"(?:Running on|Listening at:?)\s+(?:all addresses \()?(?:https?://)?"
+    r"(\[[^\]]*\]|[\w.-]+?):(\d+)"
+)
+
+
+def listens_elsewhere(container: Container, port: int) -> str | None:
+    """What the server's own log says it listens on, when that cannot be reached on `port` from
+    outside its container (Flask's default 127.0.0.1:5000), else None."""
+    said = run(["docker", "logs", "--tail", "50", container.id], check=False, timeout=30)
+    found = _LISTENING.findall(said.stdout + said.stderr)
+    if not found or any(int(p) == port and h not in ("127.0.0.1", "localhost") for h, p in found):
+        return None
+    addresses = ", ".join(dict.fromkeys(f"{h}:{p}" for h, p in found))
+    inside = all(h in ("127.0.0.1", "localhost") for h, _ in found)
+    reason = " (its own loopback: nothing outside the container reaches it)" if inside else ""
+    return f"the server listens on {addresses}{reason}, not on 0.0.0.0:{port}"
 
 
 def exited(found: list[Container]) -> str | None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,27 @@ class Outcome:
     blocks: bool = False  # a warning whose dependents cannot run (see Failed.blocks)
 
 
+def quoted(text: str, limit: int = 100) -> str:
+    """A learner's text as a message shows it: in double quotes, cut at `limit` characters,
+    a newline or a tab written \\n or \\t so that it can be seen."""
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def listed(items: Iterable[object], empty: str = "none") -> str:
+    """`a, b and c`: a list as a sentence says it."""
+    words = [str(i) for i in items]
+    if not words:
+        return empty
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 CHECKS: dict[str, list[Check]] = {}
 
 
 def check(
     requirement: str,
-    needs: tuple[str, ...] = (),
+    needs: tuple[str | CheckFunction, ...] = (),
     advisory: bool = False,
     runs_containers: bool = False,
     task: str = "",
@@ -102,12 +118,16 @@ def check(
     def register(function: CheckFunction) -> CheckFunction:
         owner = task or function.__module__.rsplit(".", 1)[-1]
         called = name or function.__name__
-        declared = {c.name for c in CHECKS.get(owner, [])}
-        missing = [n for n in needs if n not in declared]
+        declared = CHECKS.get(owner, [])
+        by_function = {c.function: c.name for c in declared}
+        named = tuple(n if isinstance(n, str) else by_function.get(n, "") for n in needs)
+        missing = [
+            n for n, got in zip(needs, named, strict=True) if got not in {c.name for c in declared}
+        ]
         if missing:  # a check needs only checks declared above it: the order is the reading order
             raise ValueError(f"{owner}.{called} needs undeclared {missing}")
         CHECKS.setdefault(owner, []).append(
-            Check(owner, called, requirement, needs, advisory, runs_containers, function)
+            Check(owner, called, requirement, named, advisory, runs_containers, function)
         )
         return function
 
@@ -130,6 +150,13 @@ class Context:
 
     def rel(self, path: Path) -> str:
         return str(path.relative_to(self.root))
+
+    def scrub(self, text: str) -> str:
+        """A message in the repository's own terms: paths from its root, not the sandbox's,
+        and the sandbox's containers by the names the learner's own run gives them."""
+        text = text.replace(f"{self.root}/", "").replace(str(self.root), ".")
+        rename = getattr(self.sandbox, "learner_names", None)
+        return rename(text) if rename else text
 
 
 def run_checks(
@@ -196,4 +223,6 @@ def _run_one(chk: Check, context: Context, done: dict[str, Outcome]) -> Outcome:
             details=getattr(error, "details", ""),
         )
     outcome.seconds = time.monotonic() - started
+    outcome.message, outcome.fix = context.scrub(outcome.message), context.scrub(outcome.fix)
+    outcome.details = context.scrub(outcome.details)
     return outcome

@@ -6,61 +6,62 @@ docker run -it --rm --name softy-pinko-task0 softy-pinko:task0
 
 from __future__ import annotations
 
-from tools.check import steps
-from tools.check.registry import Context, Failed, check
+from tools.check import running, steps
+from tools.check.registry import Context, Failed, check, quoted
 from tools.check.sandbox import RUN_TIMEOUT
 from tools.docker import ToolError
 
 
-@check("task0/Dockerfile exists")
+@check("task0/Dockerfile exists, and Docker can read it")
 def dockerfile_exists(ctx: Context) -> str:
-    return ctx.rel(steps.require_file(ctx, "Dockerfile", "the Dockerfile"))
+    return ctx.rel(steps.require_dockerfile(ctx, "Dockerfile", "the Dockerfile"))
 
 
-@check("the image is based on the latest Ubuntu", needs=("dockerfile_exists",))
+@check("the image is based on the latest Ubuntu", needs=(dockerfile_exists,))
 def based_on_latest_ubuntu(ctx: Context) -> str:
     return steps.from_latest(ctx, ctx.folder / "Dockerfile", "ubuntu", "the latest Ubuntu")
 
 
-@check("it runs apt-get update and apt-get upgrade -y", needs=("dockerfile_exists",))
+@check("it runs apt-get update and apt-get upgrade -y", needs=(dockerfile_exists,))
 def updates_and_upgrades_apt(ctx: Context) -> str:
     return steps.apt_update_upgrade(ctx, ctx.folder / "Dockerfile")
 
 
 @check(
     "it builds with `docker build -f ./Dockerfile -t softy-pinko:task0 .`",
-    needs=("dockerfile_exists",),
+    needs=(dockerfile_exists,),
     runs_containers=True,
 )
 def builds(ctx: Context) -> str:
-    return f"built in {steps.build(ctx, '', 'task0').seconds:.0f}s"
+    return f"built in {running.build(ctx, '', 'task0').seconds:.0f}s"
 
 
-@check("running it prints exactly `Hello, World!`", needs=("builds",), runs_containers=True)
+@check("running it prints exactly `Hello, World!`", needs=(builds,), runs_containers=True)
 def prints_hello_world(ctx: Context) -> str:
+    rel = f"{ctx.task}/Dockerfile"
     try:
         said = ctx.sandbox.run_to_end(ctx.state["image:task0"])
     except ToolError:  # it did not end in time
         raise Failed(
-            f"the container to print {steps.GREETING!r} and end",
+            f"the container to print {quoted(steps.GREETING)} and end",
             f"it still ran after {RUN_TIMEOUT:.0f}s",
             'make its command print and end: CMD ["echo", "Hello, World!"]',
-            f"{ctx.task}/Dockerfile",
+            rel,
         ) from None
     printed = said.stdout.replace("\r\n", "\n").strip("\n")
-    rel = f"{ctx.task}/Dockerfile"
     if printed == steps.GREETING:
-        return f"printed {printed!r}"
+        return f"printed {quoted(printed)}"
     if not printed and steps.GREETING in ctx.state.get("log:task0", ""):
         raise Failed(
-            f"{steps.GREETING!r} when the container runs",
+            f"{quoted(steps.GREETING)} when the container runs",
             "it is printed while the image builds",
             'print it from CMD, not RUN: CMD ["echo", "Hello, World!"]',
             rel,
         )
+    exited = f" (exit {said.returncode}: {said.stderr.strip()[:120]})" if said.returncode else ""
     raise Failed(
-        repr(steps.GREETING),
-        repr(printed[:120]) + (f" (exit {said.returncode})" if said.returncode else ""),
+        quoted(steps.GREETING),
+        steps.greeting_text(printed[:120]) + exited,
         'make the container print exactly that: CMD ["echo", "Hello, World!"]',
         rel,
     )

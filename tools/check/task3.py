@@ -7,145 +7,102 @@ http://localhost:5252/api/hello into <h1 id="dynamic-content">.
 
 from __future__ import annotations
 
-from tools.check import files, probes, steps, task2
+import re
+from pathlib import Path
+
+from tools.check import probes, running, site, steps, task2
 from tools.check.registry import Context, Failed, check
-from tools.check.task2 import CONFIG, SITE_ROOT
+from tools.check.site import CONFIG, FRONT_END_CONF, SITE_ROOT
 
 ORIGIN = "http://localhost:9000"
 
 
 @check("task3/back-end/ and task3/front-end/, as in task2")
 def task2_layout(ctx: Context) -> str:
-    for rel in (
-        "back-end/Dockerfile",
-        "back-end/api.py",
-        "front-end/Dockerfile",
-        "front-end/softy-pinko-front-end.conf",
-    ):
-        steps.require_file(ctx, rel, rel.rsplit("/", 1)[-1])
-    return "back-end/{Dockerfile,api.py}, front-end/{Dockerfile,softy-pinko-front-end.conf}"
+    steps.require_dockerfile(ctx, "back-end/Dockerfile", "the back-end's Dockerfile")
+    steps.require_file(ctx, "back-end/api.py", "the back-end's API")
+    steps.require_dockerfile(ctx, "front-end/Dockerfile", "the front-end's Dockerfile")
+    steps.require_file(ctx, f"front-end/{FRONT_END_CONF}", "the site's Nginx config")
+    return f"back-end/{{Dockerfile,api.py}}, front-end/{{Dockerfile,{FRONT_END_CONF}}}"
 
 
-@check("the site's files are in task3/front-end/softy-pinko-front-end/")
+@check(f"the site's files are in task3/front-end/{site.SITE}/")
 def site_files(ctx: Context) -> str:
-    return ctx.rel(steps.site_folder(ctx, "front-end") / "index.html")
+    return site.site_files(ctx, ctx.folder / "front-end")
 
 
-@check("flask-cors is installed with pip3", needs=("task2_layout",))
+@check("the back-end is task2's: on the latest Ubuntu", needs=(task2_layout,))
+def back_end_based_on_latest_ubuntu(ctx: Context) -> str:
+    return steps.from_latest(
+        ctx, ctx.folder / "back-end/Dockerfile", "ubuntu", "the latest Ubuntu", inherited=True
+    )
+
+
+@check("flask-cors is installed with pip3", needs=(task2_layout,))
 def flask_cors_installed_with_pip3(ctx: Context) -> str:
     return steps.pip_installs(ctx, ctx.folder / "back-end/Dockerfile", "flask-cors")
 
 
-@check("api.py enables CORS with flask_cors.CORS", needs=("task2_layout",))
+@check("api.py enables CORS with flask_cors.CORS", needs=(task2_layout,))
 def api_enables_cors(ctx: Context) -> str:
-    api = ctx.folder / "back-end/api.py"
-    text = api.read_text(errors="replace")
-    if "flask_cors" not in text:
+    return enables_cors(ctx, ctx.folder / "back-end/api.py")
+
+
+def enables_cors(ctx: Context, api: Path) -> str:
+    text = api.read_bytes().decode(errors="replace")
+    code = "\n".join(re.sub(r"#.*$", "", line) for line in text.splitlines())
+    if "flask_cors" not in code:
         raise Failed(
             "from flask_cors import CORS",
             "no flask_cors import",
             "add from flask_cors import CORS, then CORS(app)",
             ctx.rel(api),
         )
-    if "CORS(" not in text:
+    applied = re.search(r"\bCORS\(|cross_origin\b", code)
+    if applied is None:
         raise Failed(
             "CORS(app)",
             "flask_cors imported, CORS never applied",
             "add CORS(app) after app = Flask(__name__)",
             ctx.rel(api),
         )
-    line = next(n for n, ln in enumerate(text.splitlines(), 1) if "CORS(" in ln)
-    return f"CORS applied (line {line})"
+    return f"CORS applied (line {code[: applied.start()].count(chr(10)) + 1})"
 
 
-@check('the page has an <h1 id="dynamic-content">', needs=("site_files",))
+@check("the front-end is task2's: on the latest Nginx", needs=(task2_layout,))
+def front_end_based_on_latest_nginx(ctx: Context) -> str:
+    return steps.from_latest(
+        ctx, ctx.folder / "front-end/Dockerfile", "nginx", "the latest Nginx", inherited=True
+    )
+
+
+@check('the page has an <h1 id="dynamic-content">', needs=(site_files,))
 def page_has_dynamic_content(ctx: Context) -> str:
-    site = ctx.folder / "front-end" / steps.SITE
-    page = files.read_page(site)
-    assert page is not None  # site_files passed
-    element = page.elements.get("dynamic-content")
-    if element is None:
-        text = page.path.read_text(errors="replace")
-        stray = next(
-            (
-                n
-                for n, ln in enumerate(text.splitlines(), 1)
-                if "dynamic-content" in ln and "#dynamic-content" not in ln
-            ),
-            None,
-        )
-        if (
-            stray is not None
-        ):  # e.g. <h1>id="dynamic-content"></h1>: the id is text, not an attribute
-            line = text.splitlines()[stray - 1].strip()[:80]
-            raise Failed(
-                'an element with id="dynamic-content"',
-                f"{line!r}, where the id is not inside the tag",
-                'write it as <h1 id="dynamic-content"></h1>',
-                ctx.rel(page.path),
-                stray,
-            )
-        raise Failed(
-            'an element with id="dynamic-content"',
-            "none" + steps.template_hint(ctx, site),
-            'add <h1 id="dynamic-content"></h1> to the page',
-            ctx.rel(page.path),
-        )
-    if element.tag != "h1":
-        raise Failed(
-            '<h1 id="dynamic-content">',
-            f'<{element.tag} id="dynamic-content">',
-            "make it an h1, as the statement says",
-            ctx.rel(page.path),
-            element.line,
-            warning=True,
-        )
-    return f'<h1 id="dynamic-content"> (line {element.line})'
+    return site.has_dynamic_content(ctx, ctx.folder / "front-end")
 
 
-@check("the page's script fetches http://localhost:5252/api/hello", needs=("site_files",))
+@check("the page's script fetches http://localhost:5252/api/hello", needs=(site_files,))
 def script_fetches_the_api(ctx: Context) -> str:
-    return fetches(
-        ctx,
-        lambda url: url.rstrip("/").endswith(
-            ("localhost:5252/api/hello", "127.0.0.1:5252/api/hello")
-        ),
-        "http://localhost:5252/api/hello",
+    return site.fetches(
+        ctx, ctx.folder / "front-end", site.direct_api, "http://localhost:5252/api/hello"
     )
 
 
-def fetches(ctx: Context, wanted: object, expected: str) -> str:
-    site = ctx.folder / "front-end" / steps.SITE
-    page = files.read_page(site)
-    assert page is not None
-    urls = files.fetched_urls(page)
-    for path, line, url in urls:
-        if callable(wanted) and wanted(url):
-            return f"{ctx.rel(path)}:{line} fetches {url}"
-    if urls:
-        path, line, url = urls[0]
-        raise Failed(
-            f"a fetch of {expected}", url, f"fetch {expected} instead", ctx.rel(path), line
-        )
-    raise Failed(
-        f"a script fetching {expected}",
-        "no script names /api/hello" + steps.template_hint(ctx, site),
-        f"add a script that fetches {expected} and sets #dynamic-content's text",
-        ctx.rel(page.path),
-    )
-
-
-@check("the front-end copies the site and its config as in task2", needs=("task2_layout",))
+@check("the front-end copies the site and its config as in task2", needs=(task2_layout,))
 def front_end_copies(ctx: Context) -> str:
-    dockerfile = ctx.folder / "front-end/Dockerfile"
-    steps.copied_to(ctx, dockerfile, steps.SITE, SITE_ROOT)
-    return steps.copied_to(ctx, dockerfile, "softy-pinko-front-end.conf", CONFIG)
+    site.site_copied(ctx, ctx.folder / "front-end")
+    return steps.copied_to(ctx, ctx.folder / "front-end/Dockerfile", FRONT_END_CONF, CONFIG)
+
+
+@check(f"{FRONT_END_CONF} serves the site: / from {SITE_ROOT}", needs=(task2_layout,))
+def config_serves_the_site(ctx: Context) -> str:
+    return site.serves_the_site(ctx, ctx.folder / "front-end" / FRONT_END_CONF)
 
 
 # The back-end and the front-end are task2's, and are built and served as task2's are.
 check(
     "the back-end builds",
-    needs=("task2_layout",),
+    needs=(task2_layout,),
     runs_containers=True,
     task="task3",
     name="back_end_builds",
@@ -171,7 +128,7 @@ def back_end_allows_the_page_s_origin(ctx: Context) -> str:
     if allowed not in ("*", ORIGIN):
         raise Failed(
             f"Access-Control-Allow-Origin: * or {ORIGIN}",
-            f"{allowed!r}",
+            f"Access-Control-Allow-Origin: {allowed}" if allowed else "no such header",
             "install flask-cors and apply CORS(app) in api.py",
             f"{ctx.task}/back-end/api.py",
         )
@@ -180,14 +137,21 @@ def back_end_allows_the_page_s_origin(ctx: Context) -> str:
 
 check(
     "the front-end builds",
-    needs=("task2_layout", "site_files"),
+    needs=(task2_layout, site_files),
     runs_containers=True,
     task="task3",
     name="front_end_builds",
 )(task2.front_end_builds)
 check(
-    "the front-end serves the page on 9000",
+    "Nginx accepts the front-end's config (nginx -t in its image)",
     needs=("front_end_builds",),
+    runs_containers=True,
+    task="task3",
+    name="front_end_config_loads",
+)(task2.front_end_config_loads)
+check(
+    "the front-end serves the page on 9000",
+    needs=("front_end_config_loads", config_serves_the_site),
     runs_containers=True,
     task="task3",
     name="page_served_on_9000",
@@ -196,10 +160,16 @@ check(
 
 @check(
     "in a browser, the page shows the back-end's answer in #dynamic-content",
-    needs=("back_end_answers_hello_world", "page_served_on_9000"),
+    needs=(
+        "back_end_answers_hello_world",
+        "page_served_on_9000",
+        page_has_dynamic_content,
+        script_fetches_the_api,
+    ),
     runs_containers=True,
 )
 def page_shows_the_api_s_answer(ctx: Context) -> str:
     ports = {9000: ctx.state["port:front-end"], 5252: ctx.state["port:back-end"]}
-    site = ctx.folder / "front-end" / steps.SITE
-    return steps.page_shows(ctx, "http://localhost:9000/", ports, steps.GREETING, site)
+    return running.page_shows(
+        ctx, "http://localhost:9000/", ports, steps.GREETING, ctx.folder / "front-end"
+    )

@@ -1,120 +1,216 @@
 """task6: the task5 stack with two back-ends behind the proxy, which takes them in turn.
 
 docker-compose up --scale back-end=2      (in task6/; the command is in 2-api-servers.txt)
+
+The statement fixes one name here: "the checker will assume that you named your back-end server
+back-end".
 """
 
 from __future__ import annotations
 
-from tools.check import probes, stacks
-from tools.check.registry import Context, Failed, check
-from tools.check.task5 import routes, routes_both
+from tools.check import composefile, probes, proxy, running, site, stacks, steps
+from tools.check.registry import Context, Failed, check, quoted
 
 COMMAND = "docker-compose up --scale back-end=2\n"
+FILE = "2-api-servers.txt"
 REQUESTS = 12
 LOAD_SECONDS = 10
+ROLES = ("back-end", "front-end", "proxy")
+PREVIOUS = "task5"
 
 
 @check("task6/2-api-servers.txt is exactly `docker-compose up --scale back-end=2` and a newline")
 def command_file(ctx: Context) -> str:
-    path = ctx.folder / "2-api-servers.txt"
-    if not path.is_file():
-        raise Failed(
-            "task6/2-api-servers.txt",
-            "no such file",
-            f"printf '{COMMAND.strip()}\\n' > task6/2-api-servers.txt",
-        )
+    path = steps.require_file(ctx, FILE, "the command's file")
     text = path.read_bytes().decode(errors="replace")
     if text == COMMAND:
-        return repr(text)
+        return f"{quoted(COMMAND.strip())} and a newline"
     if text == COMMAND.strip():
-        fix = "end it with a newline: echo >> task6/2-api-servers.txt"
-    elif text.rstrip("\n") == COMMAND.strip():
-        fix = "leave one newline only, at the end"
+        fix = f"end it with a newline: echo >> task6/{FILE}"
+    elif text.replace("\r\n", "\n").rstrip("\n") == COMMAND.strip():
+        fix = f"one newline, at the end, no \\r: printf '{COMMAND.strip()}\\n' > task6/{FILE}"
     else:
-        fix = f"write exactly that: printf '{COMMAND.strip()}\\n' > task6/2-api-servers.txt"
+        fix = f"write exactly that: printf '{COMMAND.strip()}\\n' > task6/{FILE}"
         said = differences(text)
         if said:
             fix += f" ({'; '.join(said)})"
-    raise Failed(repr(COMMAND), repr(text[:120]), fix, ctx.rel(path), 1)
+    raise Failed(f"{quoted(COMMAND.strip())} and a newline", quoted(text), fix, ctx.rel(path), 1)
 
 
-stacks.declare_file_checks("task6")
+check("task6/docker-compose.yml exists", task="task6", name="compose_file_exists")(
+    composefile.compose_file
+)
+check(
+    "Compose reads it (docker compose config)",
+    needs=("compose_file_exists",),
+    task="task6",
+    name="compose_reads_it",
+)(composefile.model)
+check(
+    "nothing in it reaches the host (the checker runs nothing that would)",
+    needs=("compose_reads_it",),
+    task="task6",
+    name="nothing_reaches_the_host",
+)(composefile.nothing_reaches_the_host)
 
 
 @check(
     "the back-end service is named back-end, as the command assumes", needs=("compose_reads_it",)
 )
 def back_end_named_back_end(ctx: Context) -> str:
-    return stacks.require_services(ctx, "back-end", "proxy")
+    return composefile.require_roles(ctx, "back-end", named=("back-end",))
+
+
+@check(
+    "a front-end service, and the proxy named proxy, as in task5", needs=(back_end_named_back_end,)
+)
+def services_named(ctx: Context) -> str:
+    return composefile.require_roles(ctx, *ROLES, named=("back-end", "proxy"))
 
 
 @check(
     "the back-end can run twice: no container_name, no fixed host port",
-    needs=("back_end_named_back_end",),
+    needs=(back_end_named_back_end,),
 )
 def back_end_can_scale(ctx: Context) -> str:
-    raw = stacks.raw_service(ctx, "back-end")
-    where = f"{ctx.task}/{stacks.FILE}"
+    raw = composefile.raw_service(ctx, "back-end")
+    where = f"{ctx.task}/{composefile.FILE}"
     if "container_name" in raw:
         raise Failed(
             "no container_name on back-end",
             f"container_name: {raw['container_name']}",
             "remove it: two containers cannot share a name",
             where,
-            stacks.line_of(ctx, "services.back-end.container_name"),
+            composefile.line_of(ctx, "services.back-end.container_name"),
         )
-    if stacks.published(ctx, "back-end"):
+    fixed = [p for p in composefile.ports(ctx, "back-end") if p.get("published")]
+    if fixed:
         raise Failed(
             "no host port on back-end",
-            f"host port {stacks.published(ctx, 'back-end')[0]}",
+            f"ports: [{quoted(composefile.shown(fixed[0]))}]",
             "remove back-end's ports: two containers cannot share a host port",
             where,
-            stacks.line_of(ctx, "services.back-end.ports"),
+            composefile.line_of(ctx, "services.back-end.ports"),
         )
     return "nothing pins one container"
 
 
+@check("each service builds its folder's Dockerfile", needs=(services_named,))
+def dockerfiles_found(ctx: Context) -> str:
+    return ", ".join(ctx.rel(composefile.role_files(ctx, r)) for r in ROLES)
+
+
 @check(
-    "proxy.conf routes /api to back-end:5252 and / to front-end:9000", needs=("compose_reads_it",)
+    "task6/proxy/ has the proxy's Dockerfile and proxy.conf, as in task5",
+    needs=(dockerfiles_found,),
+)
+def proxy_files(ctx: Context) -> str:
+    return proxy.proxy_files(ctx)
+
+
+@check(f"the back-end is {PREVIOUS}'s, on the latest Ubuntu", needs=(dockerfiles_found,))
+def back_end_based_on_latest_ubuntu(ctx: Context) -> str:
+    path = composefile.role_files(ctx, "back-end")
+    return steps.from_latest(ctx, path, "ubuntu", "the latest Ubuntu", inherited=True)
+
+
+@check(f"the front-end is {PREVIOUS}'s, on the latest Nginx", needs=(dockerfiles_found,))
+def front_end_based_on_latest_nginx(ctx: Context) -> str:
+    path = composefile.role_files(ctx, "front-end")
+    return steps.from_latest(ctx, path, "nginx", "the latest Nginx", inherited=True)
+
+
+@check(
+    "proxy.conf routes /api to back-end:5252 and / to the front-end's 9000", needs=(proxy_files,)
 )
 def proxy_routes(ctx: Context) -> str:
-    return routes(ctx)
+    return proxy.routes(ctx)
 
 
-stacks.declare_build_check("task6")
+@check("the site's files are in the front-end's folder", needs=(dockerfiles_found,))
+def site_files(ctx: Context) -> str:
+    return site.site_files(ctx, stacks.front_end(ctx))
+
+
+@check(
+    "the page calls /api/hello into #dynamic-content, as in task5 (reloading it shows the "
+    "back-ends taking turns)",
+    needs=(site_files,),
+)
+def page_calls_relative_api(ctx: Context) -> str:
+    site.has_dynamic_content(ctx, stacks.front_end(ctx))
+    return site.fetches(ctx, stacks.front_end(ctx), site.relative_api, "/api/hello")
+
+
+check(
+    "`docker-compose up` builds every image",
+    needs=("nothing_reaches_the_host", dockerfiles_found),
+    runs_containers=True,
+    task="task6",
+    name="images_build",
+)(stacks.build_all)
+
+
+@check(
+    "Nginx accepts the proxy's config (nginx -t in its image)",
+    needs=("images_build", proxy_files),
+    runs_containers=True,
+)
+def proxy_config_loads(ctx: Context) -> str:
+    return stacks.config_loads(ctx, "proxy")
+
+
+@check(
+    "Nginx accepts the front-end's config (nginx -t in its image)",
+    needs=("images_build",),
+    runs_containers=True,
+)
+def front_end_config_loads(ctx: Context) -> str:
+    return stacks.config_loads(ctx, "front-end")
 
 
 @check(
     "`docker-compose up --scale back-end=2` starts two back-ends, a front-end and the proxy",
-    needs=("images_build", "back_end_named_back_end"),
+    needs=(proxy_config_loads, front_end_config_loads, back_end_can_scale),
     runs_containers=True,
 )
 def two_back_ends_start(ctx: Context) -> str:
     stack = stacks.up(ctx, {"back-end": 2})
     stacks.wait(ctx, stacks.url_of(ctx, "proxy", 80, "/"), "the proxy")
-    counts = {s: len(stack.service(s)) for s in ("back-end", "front-end", "proxy")}
+    counts = {s: len(stack.service(ctx.state["roles"][s])) for s in ROLES}
     if counts["back-end"] != 2:
         raise Failed(
             "2 back-end containers",
             f"{counts['back-end']}",
             "check the back-end service",
-            f"{ctx.task}/{stacks.FILE}",
+            f"{ctx.task}/{composefile.FILE}",
         )
     return ", ".join(f"{n}x {s}" for s, n in counts.items())
 
 
 @check(
     "through the proxy, /api/hello is the back-end's and / the site's page",
-    needs=("two_back_ends_start",),
+    needs=(two_back_ends_start, proxy_routes, site_files),
     runs_containers=True,
 )
 def proxy_routes_both(ctx: Context) -> str:
-    return routes_both(ctx)
+    return proxy.routes_both(ctx)
+
+
+@check(
+    "in a browser, the page through the proxy shows the back-end's answer",
+    needs=(proxy_routes_both, page_calls_relative_api),
+    runs_containers=True,
+)
+def page_shows_the_api_s_answer(ctx: Context) -> str:
+    return running.page_shows(
+        ctx, "http://localhost/", stacks.browser_ports(ctx), steps.GREETING, stacks.front_end(ctx)
+    )
 
 
 @check(
     f"both back-ends answer through the proxy, in turn ({REQUESTS} requests)",
-    needs=("proxy_routes_both",),
+    needs=(proxy_routes_both,),
     runs_containers=True,
 )
 def both_back_ends_answer_in_turn(ctx: Context) -> str:
@@ -134,8 +230,8 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             raise Failed(
                 f"{replica.name} to answer on its 5252",
                 said,
-                "read its log",
-                f"{ctx.task}/back-end/api.py",
+                "read its log (docker logs)",
+                ctx.rel(composefile.role_files(ctx, "back-end").parent / "api.py"),
             )
     seen = probes.every_replica_serves(url, back_ends, timeout=20)
     if seen != {c.name for c in back_ends}:
@@ -144,7 +240,7 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             f"only back-end {' '.join(short[n] for n in sorted(seen)) or 'none'}",
             "let the proxy resolve the service name back-end (proxy_pass "
             "http://back-end:5252), so that it knows both",
-            f"{ctx.task}/proxy/proxy.conf",
+            ctx.rel(proxy.conf_path(ctx)),
         )
     sequence = probes.replica_sequence(url, back_ends, REQUESTS)
     shown = " ".join(short.get(s, s) for s in sequence)
@@ -154,7 +250,7 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             f"{REQUESTS} answers",
             f"{sequence.count('!')} failed (replicas: {shown})",
             "read the proxy's log",
-            f"{ctx.task}/proxy/proxy.conf",
+            ctx.rel(proxy.conf_path(ctx)),
         )
     if min(counts.values()) == 0 or max(counts.values()) - min(counts.values()) > 1:
         raise Failed(
@@ -162,7 +258,7 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
             f"{' and '.join(f'{short[n]}: {k}' for n, k in counts.items())} (in order: {shown})",
             "let the proxy resolve the service name back-end (proxy_pass http://back-end:5252), "
             "so that it knows both",
-            f"{ctx.task}/proxy/proxy.conf",
+            ctx.rel(proxy.conf_path(ctx)),
         )
     return f"in order: {shown}"
 
@@ -170,7 +266,7 @@ def both_back_ends_answer_in_turn(ctx: Context) -> str:
 @check(
     f"under load (Locust, 10 users for {LOAD_SECONDS} s) the two back-ends share the requests "
     "evenly and none fails",
-    needs=("both_back_ends_answer_in_turn",),
+    needs=(both_back_ends_answer_in_turn,),
     runs_containers=True,
 )
 def even_under_load(ctx: Context) -> str:
@@ -194,7 +290,7 @@ def even_under_load(ctx: Context) -> str:
         f"back-end {shares}; " + "; ".join(verdict["reasons"]) + f" ({counted})",
         "let the proxy take the back-ends in turn: proxy_pass http://back-end:5252, with no "
         "hash, ip_hash or sticky directive",
-        f"{ctx.task}/proxy/proxy.conf",
+        ctx.rel(proxy.conf_path(ctx)),
     )
 
 
