@@ -103,3 +103,17 @@ def test_a_task_readme_fits_in_150_lines(readme):
 def test_the_top_readme_fits_in_250_lines():
     lines = len((REPO / "README.md").read_text().splitlines())
     assert lines <= 250, f"README.md: {lines} lines; move depth to docs/"
+
+
+def test_the_checker_s_table_of_statements_is_the_checks_own():
+    """docs/check.md's table of every check, the statement's words and its verdict is what
+    `python -m tools.check --statements` makes from the checks' declarations."""
+    from tools.check import CHECKS, STATEMENTS, report
+
+    page = (REPO / "docs/check.md").read_text()
+    table = page.split("<!-- statements:", 1)[1].split("-->\n", 1)[1]
+    assert table.split("<!-- end of statements -->")[0] == report.statements_markdown()
+    for task, checks in CHECKS.items():
+        assert {c.name for c in checks} == set(STATEMENTS[task]), task
+        for chk in checks:  # a check that only ever warns says so in its table row
+            assert chk.advisory == STATEMENTS[task][chk.name][1].startswith("always: "), chk.id

@@ -36,6 +36,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--list", action="store_true", help="print every check and exit")
     parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="print every check with the statement's words it comes from, as Markdown, and exit",
+    )
+    parser.add_argument(
         "--files-only", action="store_true", help="read the files; build and start nothing"
     )
     parser.add_argument(
@@ -54,10 +59,8 @@ def main(argv: list[str]) -> int:
         return 2
 
 
-def check(args: argparse.Namespace) -> int:
-    if args.list:
-        print(listing())
-        return 0
+def what_to_check(args: argparse.Namespace) -> tuple[Path, list[str]]:
+    """The repository and the tasks asked for, and an engine to check them with."""
     if not args.path:
         raise ToolError("name the repository to check: make check REPO=path/to/repository")
     original = Path(args.path).expanduser()
@@ -73,6 +76,17 @@ def check(args: argparse.Namespace) -> int:
             "the checker needs a running Docker Engine (`docker info` failed): start "
             "one, or run `make bootstrap`"
         )
+    return original, tasks
+
+
+def check(args: argparse.Namespace) -> int:
+    if args.list:
+        print(listing())
+        return 0
+    if args.statements:
+        print(report.statements_markdown(), end="")
+        return 0
+    original, tasks = what_to_check(args)
     colour = report.colour_wanted()
     started = time.monotonic()
     print(f"checking {original.resolve()} ({', '.join(tasks)})", flush=True)

@@ -90,6 +90,8 @@ def quoted(text: str, limit: int = 100) -> str:
     """A learner's text as a message shows it: in double quotes, cut at `limit` characters,
     a newline or a tab written \\n or \\t so that it can be seen."""
     shown = text if len(text) <= limit else text[:limit] + "…"
+    if '"' in shown and "'" not in shown:  # HTML's attributes read better without escapes
+        return "'" + json.dumps(shown, ensure_ascii=False)[1:-1].replace('\\"', '"') + "'"
     return json.dumps(shown, ensure_ascii=False)
 
 
@@ -102,6 +104,8 @@ def listed(items: Iterable[object], empty: str = "none") -> str:
 
 
 CHECKS: dict[str, list[Check]] = {}
+# When a check that fails a learner's mistake only warns: what this machine could not judge.
+UNJUDGED = "what the checker cannot judge here (no registry, a wheel or package offline)"
 
 
 def check(

@@ -227,3 +227,21 @@ def write(outcomes: list[Outcome], repository: str, seconds: float, folder: Path
 
 def colour_wanted() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def statements_markdown() -> str:
+    """Every check, the statement's words it comes from, and whether it fails or warns: the
+    table docs/check.md holds (`python -m tools.check --statements` writes it)."""
+    from tools.check import CHECKS, STATEMENTS, TASKS
+
+    lines = ["| check | the statement says | a check that does not pass |", "|---|---|---|"]
+    for task in TASKS:
+        for chk in CHECKS[task]:
+            words, warns = STATEMENTS[task][chk.name]
+            if warns.startswith("always: "):  # a recommendation, or what a task only inherits
+                verdict = f"warns: {warns.removeprefix('always: ')}"
+            else:
+                verdict = "fails" + (f"; warns for {warns}" if warns else "")
+            cells = [f"`{chk.id}`", words, verdict]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

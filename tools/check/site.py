@@ -169,7 +169,7 @@ def has_dynamic_content(ctx: Context, front_end: Path) -> str:
             )
         raise Failed(
             'an element with id="dynamic-content"',
-            "none" + template_hint(ctx, page.path.parent),
+            "none" + template_hint(ctx, page.path.parent) + _edited_elsewhere(ctx, front_end, page),
             'add <h1 id="dynamic-content"></h1> to the page',
             ctx.rel(page.path),
         )
@@ -183,6 +183,18 @@ def has_dynamic_content(ctx: Context, front_end: Path) -> str:
             warning=True,
         )
     return f'<h1 id="dynamic-content"> (line {element.line})'
+
+
+def _edited_elsewhere(ctx: Context, front_end: Path, page: files.Page) -> str:
+    """Another page of the front-end's folder that has the element: edited, never served."""
+    for other in sorted(front_end.rglob("*.html")):
+        text = other.read_bytes().decode(errors="replace")
+        if other != page.path and re.search(r"id=[\"']dynamic-content", text):
+            return (
+                f"; {ctx.rel(other)} has one, but the page the front-end serves is "
+                f"{ctx.rel(page.path)}"
+            )
+    return ""
 
 
 def fetches(

@@ -110,12 +110,12 @@ def from_latest(
 ) -> str:
     """Every image the Dockerfile pulls is `repository:latest`: an older release fails, a
     version tag that may be the latest today is a warning (latest moves, a tag does not).
-    `inherited`: the task does not say it again, its files are the previous task's: a warning."""
+    `inherited`: the task does not say it again, its files are the previous task's (its check
+    is advisory), which the fix says."""
     try:
         return _from_latest(ctx, dockerfile, repository, what)
     except Failed as failure:
-        if inherited and not failure.warning:
-            failure.warning = True
+        if inherited:
             failure.fix += f" (the previous task asks for it; {ctx.task} does not say it again)"
         raise
 

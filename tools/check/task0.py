@@ -7,9 +7,24 @@ docker run -it --rm --name softy-pinko-task0 softy-pinko:task0
 from __future__ import annotations
 
 from tools.check import running, steps
-from tools.check.registry import Context, Failed, check, quoted
+from tools.check.registry import UNJUDGED, Context, Failed, check, quoted
 from tools.check.sandbox import RUN_TIMEOUT
 from tools.docker import ToolError
+
+# The statement's words each check comes from (docs/check.md's table), and when it only warns.
+STATEMENT = {
+    "dockerfile_exists": ("Create a Dockerfile (Directory: task0)", ""),
+    "based_on_latest_ubuntu": (
+        "Is based on the latest ubuntu",
+        "a release named by its number that may be the latest (ubuntu:24.04)",
+    ),
+    "updates_and_upgrades_apt": (
+        "Update APT using apt-get update; Upgrade ... using apt-get upgrade -y",
+        "",
+    ),
+    "builds": ("docker build -f ./Dockerfile -t softy-pinko:task0 .", UNJUDGED),
+    "prints_hello_world": ("it will echo “Hello, World!” on the terminal", ""),
+}
 
 
 @check("task0/Dockerfile exists, and Docker can read it")

@@ -8,7 +8,37 @@ curl http://localhost:5252/api/hello                          -> Hello, World!
 from __future__ import annotations
 
 from tools.check import running, steps
-from tools.check.registry import Context, check
+from tools.check.registry import UNJUDGED, Context, check
+
+# The statement's words each check comes from (docs/check.md's table), and when it only warns.
+STATEMENT = {
+    "files_at_the_task_root": (
+        "make a copy of your task0 directory and name it task1; create a Python file named api.py",
+        "",
+    ),
+    "based_on_latest_ubuntu": (
+        "(task0's) Is based on the latest ubuntu",
+        "a release named by its number that may be the latest (ubuntu:24.04)",
+    ),
+    "updates_and_upgrades_apt": (
+        "(task0's) apt-get update, apt-get upgrade -y: task1 starts from them",
+        "always: task1's own steps are the installs",
+    ),
+    "python_and_pip_from_apt": (
+        "Install python3, python3-pip ... with the -y flag for apt-get",
+        "",
+    ),
+    "flask_installed_with_pip3": ("flask must be installed with pip3, not through apt-get", ""),
+    "works_in_app": (
+        "use /app as the working directory and copy the Python file to your Docker image",
+        "",
+    ),
+    "builds": ("docker build -f ./Dockerfile -t softy-pinko:task1 .", UNJUDGED),
+    "answers_hello_world_on_5252": (
+        "one endpoint that returns “Hello, World!”; Host this Flask app on port 5252",
+        "",
+    ),
+}
 
 
 @check("task1/Dockerfile and task1/api.py, at the task's root")

@@ -7,8 +7,57 @@ docker run -p 9000:9000 -it --rm --name softy-pinko-front-end-task2 softy-pinko-
 from __future__ import annotations
 
 from tools.check import nginx, running, site, steps
-from tools.check.registry import Context, Failed, check
+from tools.check.registry import UNJUDGED, Context, Failed, check
 from tools.check.site import CONFIG, FRONT_END_CONF, SITE_ROOT
+
+# The statement's words each check comes from (docs/check.md's table), and when it only warns.
+STATEMENT = {
+    "back_end_moved": (
+        "Move all of the files currently in task2 inside of the new back-end directory",
+        "",
+    ),
+    "back_end_based_on_latest_ubuntu": (
+        "(task1's files, moved) Is based on the latest ubuntu",
+        "a release named by its number that may be the latest (ubuntu:24.04)",
+    ),
+    "back_end_installs_flask_with_pip3": ("(task1's) flask must be installed with pip3", ""),
+    "front_end_files": (
+        "a new Dockerfile in your task2/front-end directory; an Nginx config file named "
+        "softy-pinko-front-end.conf",
+        "",
+    ),
+    "site_files": (
+        "Inside your new task2/front-end, clone this repository",
+        "the page kept in another folder that the Dockerfile copies; a submodule not checked "
+        "out here (not judged)",
+    ),
+    "front_end_based_on_latest_nginx": (
+        "use the latest version of nginx",
+        "a version named by its tag (nginx:1.27)",
+    ),
+    "site_copied": (
+        "Your softy-pinko-front-end files must be copied to /var/www/html/softy-pinko-front-end",
+        "",
+    ),
+    "config_copied": ("must be copied to the Docker image to /etc/nginx/conf.d/default.conf", ""),
+    "config_serves_the_site": (
+        "all of the configuration settings required to get your site to show up when visiting "
+        "the URL",
+        "",
+    ),
+    "config_listens_on_9000": ("(recommendation: port 9000)", "always: a recommendation"),
+    "back_end_builds": ("(task1's) it builds", UNJUDGED),
+    "back_end_answers_hello_world": ("(task1's) “Hello, World!” on port 5252", ""),
+    "front_end_builds": (
+        "docker build -f ./front-end/Dockerfile -t softy-pinko-front-end:task2 ./front-end",
+        UNJUDGED,
+    ),
+    "front_end_config_loads": ("to get your site to show up (Nginx starts only then)", ""),
+    "page_served_on_9000": (
+        "docker run -p 9000:9000 -it --rm --name softy-pinko-front-end-task2 ...",
+        "",
+    ),
+}
 
 
 @check("task1's Dockerfile and api.py moved into task2/back-end/")

@@ -11,10 +11,47 @@ import re
 from pathlib import Path
 
 from tools.check import probes, running, site, steps, task2
-from tools.check.registry import Context, Failed, check
+from tools.check.registry import UNJUDGED, Context, Failed, check
 from tools.check.site import CONFIG, FRONT_END_CONF, SITE_ROOT
 
 ORIGIN = "http://localhost:9000"
+
+
+# The statement's words each check comes from (docs/check.md's table), and when it only warns.
+STATEMENT = {
+    "task2_layout": ("make a copy of your task2 directory and name it task3", ""),
+    "site_files": ("(task2's) the site in task3/front-end/softy-pinko-front-end", "as task2"),
+    "back_end_based_on_latest_ubuntu": ("(task2's back-end)", "always: task3 does not restate it"),
+    "flask_cors_installed_with_pip3": (
+        "use pip3 to install flask-cors after you have installed flask through pip3",
+        "",
+    ),
+    "api_enables_cors": ("use this updated python script as your api.py: CORS(app)", ""),
+    "front_end_based_on_latest_nginx": ("(task2's front-end)", "always: task3 does not restate it"),
+    "page_has_dynamic_content": (
+        '<h1 id="dynamic-content"></h1> ... the place we’re going to insert dynamic data',
+        "another element than an h1",
+    ),
+    "script_fetches_the_api": ('url: "http://localhost:5252/api/hello"', ""),
+    "front_end_copies": ("(task2's) the site and its config copied", ""),
+    "config_serves_the_site": ("(task2's) the site shows up when visiting the URL", ""),
+    "back_end_builds": (
+        "docker build -f ./back-end/Dockerfile -t softy-pinko-back-end:task3 ./back-end",
+        UNJUDGED,
+    ),
+    "back_end_answers_hello_world": ("(task2's) “Hello, World!” on port 5252", ""),
+    "back_end_allows_the_page_s_origin": (
+        "so that it can accept cross-origin requests from our front-end",
+        "",
+    ),
+    "front_end_builds": ("(task2's) the front-end builds", UNJUDGED),
+    "front_end_config_loads": ("(task2's) the site shows up", ""),
+    "page_served_on_9000": ("(task2's) docker run -p 9000:9000", ""),
+    "page_shows_the_api_s_answer": (
+        "$('#dynamic-content').text(data): your front-end to communicate with it",
+        "",
+    ),
+}
 
 
 @check("task3/back-end/ and task3/front-end/, as in task2")
@@ -31,7 +68,7 @@ def site_files(ctx: Context) -> str:
     return site.site_files(ctx, ctx.folder / "front-end")
 
 
-@check("the back-end is task2's: on the latest Ubuntu", needs=(task2_layout,))
+@check("the back-end is task2's: on the latest Ubuntu", needs=(task2_layout,), advisory=True)
 def back_end_based_on_latest_ubuntu(ctx: Context) -> str:
     return steps.from_latest(
         ctx, ctx.folder / "back-end/Dockerfile", "ubuntu", "the latest Ubuntu", inherited=True
@@ -69,7 +106,7 @@ def enables_cors(ctx: Context, api: Path) -> str:
     return f"CORS applied (line {code[: applied.start()].count(chr(10)) + 1})"
 
 
-@check("the front-end is task2's: on the latest Nginx", needs=(task2_layout,))
+@check("the front-end is task2's: on the latest Nginx", needs=(task2_layout,), advisory=True)
 def front_end_based_on_latest_nginx(ctx: Context) -> str:
     return steps.from_latest(
         ctx, ctx.folder / "front-end/Dockerfile", "nginx", "the latest Nginx", inherited=True
