@@ -326,20 +326,21 @@ def shown(port: dict[str, Any]) -> str:
     return f"{port['published']}:{port['target']}" if port.get("published") else str(port["target"])
 
 
-def publishes(ctx: Context, name: str, port: int, why: str = "") -> str:
+def publishes(ctx: Context, name: str, port: int, why: str = "", to: int | None = None) -> str:
+    """The role's service maps host `port` to its own `to` (`port` unless said)."""
     found = role(ctx, name)
     mapped = [shown(p) for p in ports(ctx, found.service)]
-    if f"{port}:{port}" not in mapped:
+    if f"{port}:{to or port}" not in mapped:
         said = f"ports {listed(quoted(m) for m in mapped)}" if mapped else "no ports"
         raise Failed(
-            f'services.{found.service}.ports: ["{port}:{port}"]{why}',
+            f'services.{found.service}.ports: ["{port}:{to or port}"]{why}',
             said,
-            f'ports: ["{port}:{port}"]',
+            f'ports: ["{port}:{to or port}"]',
             f"{ctx.task}/{FILE}",
             line_of(ctx, f"services.{found.service}.ports")
             or line_of(ctx, f"services.{found.service}"),
         )
-    return f"{found.service} publishes {port}:{port}"
+    return f"{found.service} publishes {port}:{to or port}"
 
 
 def only_the_proxy_publishes(ctx: Context) -> str:

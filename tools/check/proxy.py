@@ -50,6 +50,15 @@ def routes(ctx: Context) -> str:
                 server.line,
             )
         said.append(_route(ctx, directives, location, uri, f"{service}:{port}"))
+    listens = stacks.front_end_ports(ctx)
+    if listens and 9000 not in listens:  # the statement's proxy_pass reaches it on 9000
+        conf_rel = ctx.rel(stacks.front_end(ctx) / site.FRONT_END_CONF)
+        raise Failed(
+            "the front-end listening on 9000, where proxy.conf sends /",
+            f"its Nginx listens on {', '.join(map(str, listens))} ({conf_rel})",
+            f"listen 9000; in {conf_rel}",
+            conf_rel,
+        )
     return "; ".join(said)
 
 

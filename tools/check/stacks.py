@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.check import composefile, probes, running, site, steps
+from tools.check import composefile, nginx, probes, running, site, steps
 from tools.check.composefile import FILE, line_of, services
 from tools.check.registry import Context, Failed
 from tools.check.sandbox import NotStarted, Stack
@@ -128,11 +128,10 @@ def url_of(ctx: Context, name: str, target: int, path: str) -> str:
 
 def wait(ctx: Context, url: str, what: str) -> probes.Answer:
     """The answer, waited on while it can still come: not once a container of the stack has
-    exited (its log's last error is the reason)."""
+    exited (its log's last error is the reason), a back-end listens elsewhere than 0.0.0.0:5252
+    (its own log says so), or the front-end's Nginx listens elsewhere than 9000."""
     stack: Stack = ctx.state["stack"]
-    said = probes.wait_answer(
-        url, running.WAIT, lambda: probes.exited(ctx.sandbox.stack_containers(stack.project))
-    )
+    said = probes.wait_answer(url, running.WAIT, lambda: decided(ctx, stack))
     if isinstance(said, str):
         raise Failed(
             f"an answer from {what}",
@@ -141,6 +140,30 @@ def wait(ctx: Context, url: str, what: str) -> probes.Answer:
             f"{ctx.task}/{FILE}",
         )
     return said
+
+
+def decided(ctx: Context, stack: Stack) -> str | None:
+    """Why no answer can come any more, or None while one still may."""
+    containers = ctx.sandbox.stack_containers(stack.project)
+    gone = probes.exited(containers)
+    if gone:
+        return gone
+    back_end = ctx.state["roles"].get("back-end")
+    for container in (c for c in containers if c.service == back_end):
+        elsewhere = probes.listens_elsewhere(container, 5252)
+        if elsewhere:
+            return f"{container.name}: {elsewhere}"
+    return None
+
+
+def front_end_ports(ctx: Context) -> list[int]:
+    """The ports the front-end's Nginx listens on, from its config ([] when it cannot be read:
+    the stack's own answers will tell)."""
+    conf = front_end(ctx) / site.FRONT_END_CONF
+    try:
+        return sorted({p for s in nginx.servers(nginx.read(conf)) for p in nginx.listen_ports(s)})
+    except (OSError, nginx.NotRead):
+        return []
 
 
 def browser_ports(ctx: Context) -> dict[int, int]:

@@ -126,7 +126,10 @@ def page_fetches_the_api(ctx: Context) -> str:
 def ports_5252_and_9000(ctx: Context) -> str:
     why = " (the page fetches http://localhost:5252)"
     back = composefile.publishes(ctx, "back-end", 5252, why)
-    return f"{back}; {composefile.publishes(ctx, 'front-end', 9000)}"
+    listens = stacks.front_end_ports(ctx) or [9000]  # the host's 9000 to where Nginx listens
+    to = 9000 if 9000 in listens else listens[0]
+    why = f" (its Nginx listens on {to})" if to != 9000 else ""
+    return f"{back}; {composefile.publishes(ctx, 'front-end', 9000, why, to)}"
 
 
 @check("depends_on: one service starts after the other", needs=(back_end_and_front_end_services,))
@@ -178,7 +181,11 @@ def stack_starts(ctx: Context) -> str:
     runs_containers=True,
 )
 def page_shows_the_api_s_answer(ctx: Context) -> str:
-    stacks.page_through(ctx, stacks.url_of(ctx, "front-end", 9000, "/"))
+    service = ctx.state["roles"]["front-end"]
+    target = next(
+        p["target"] for p in composefile.ports(ctx, service) if p.get("published") == "9000"
+    )
+    stacks.page_through(ctx, stacks.url_of(ctx, "front-end", target, "/"))
     return running.page_shows(
         ctx,
         "http://localhost:9000/",
