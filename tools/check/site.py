@@ -53,6 +53,13 @@ def site_copied(ctx: Context, front_end: Path) -> str:
         return f"line {copied[1]}: {where}/ (the page's folder) -> {SITE_ROOT}"
 
 
+def _copies_of(ctx: Context, front_end: Path) -> list[tuple[list[str], str, int]]:
+    try:
+        return steps.copies(steps.read_dockerfile(ctx, front_end / "Dockerfile"))
+    except (Failed, OSError):
+        return []
+
+
 def find_site(ctx: Context, front_end: Path) -> Path | None:
     """Where the page the front-end serves is, if anywhere: `softy-pinko-front-end/`, or the
     folder the Dockerfile copies to the site's root."""
@@ -290,7 +297,10 @@ def serves_the_site(ctx: Context, conf: Path, port: int | None = None) -> str:
             server.line,
         )
     kind, path, line = root
-    if path.rstrip("/") != SITE_ROOT:
+    # The statement's root, or where this Dockerfile copies the site (a wrong COPY is the
+    # Dockerfile's to fix: site_copied says so, and a config that follows it is not blamed).
+    copied = {d for s, d, _ in _copies_of(ctx, conf.parent) if SITE in s or "." in s}
+    if path.rstrip("/") not in {SITE_ROOT, *copied}:
         where = f"/ is served from {path}, where the site is not (it is copied to {SITE_ROOT})"
         raise Failed(f"{kind} {SITE_ROOT};", where, f"{kind} {SITE_ROOT};", rel, line)
     index = nginx.index_names(server, location)
