@@ -34,8 +34,8 @@ def require_file(ctx: Context, rel: str, what: str) -> Path:
         raise Failed(f"{what} at {where}", "a folder of that name", f"make {where} a file")
     near = files.near_names(path.parent, path.name)
     if near:
-        return_fix = rename_fix(ctx, near[0], path)
-        raise Failed(f"{what} at {where}", ctx.rel(near[0]), return_fix, ctx.rel(near[0]))
+        fix = rename_fix(ctx, near[0], path)
+        raise Failed(f"{what} at {where}", ctx.rel(near[0]), fix, ctx.rel(near[0]))
     moved = _elsewhere_in_task(ctx, path)
     if moved is not None:
         fix = f"move it: git mv {ctx.rel(moved)} {where}"
