@@ -381,6 +381,12 @@ def scaled_in_the_file(root: Path) -> None:
     )
 
 
+def copy_everything(root: Path) -> None:
+    """`COPY * .`: two files into the working directory, which BuildKit (every current Docker's
+    builder) copies and the legacy builder refuses."""
+    edit(root / "task1/Dockerfile", "COPY api.py /app/", "COPY * .")
+
+
 def release_by_number(root: Path) -> None:
     """task0 on ubuntu:24.04, what latest is today: a warning, never a failure."""
     edit(root / "task0/Dockerfile", "FROM ubuntu:latest", "FROM ubuntu:24.04")
@@ -403,6 +409,7 @@ STYLES = {
     "root in the server block, try_files": Style(("task2",), root_at_server_level),
     "replicas in the file, task5's tags": Style(("task6",), scaled_in_the_file),
     "ubuntu:24.04": Style(("task0",), release_by_number, warns=("task0.based_on_latest_ubuntu",)),
+    "COPY * . (BuildKit builds it)": Style(("task1",), copy_everything),
 }
 
 

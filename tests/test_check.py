@@ -201,6 +201,13 @@ DEFECTS = {
         "based_on_latest_ubuntu",
         r"found FROM ubuntu:22.04 \(an older release than the latest\)",
     ),
+    "the CMD one string in the exec form": Defect(
+        "task0",
+        edits("task0/Dockerfile", 'CMD ["echo", "Hello, World!"]', 'CMD ["echo Hello, World!"]'),
+        "prints_hello_world",
+        r'the image has no program named "echo Hello, World!": the exec form runs its first',
+        files_only=False,
+    ),
     "the upgrade without -y": Defect(
         "task0",
         edits("task0/Dockerfile", "apt-get upgrade -y", "apt-get upgrade"),

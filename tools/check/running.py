@@ -112,8 +112,11 @@ def _refused(ctx: Context, dockerfile: Path, url: str) -> Failed:
 def failed_line(ctx: Context, dockerfile: Path, log: str) -> int | None:
     """The Dockerfile line of the step the legacy builder stopped at (`Step 5/9 : RUN …`)."""
     found = re.findall(r"^Step (\d+)/\d+ : (.*)$", log, re.M)
+    if not found:  # BuildKit names the line itself
+        line = re.findall(r"Dockerfile:(\d+)\s*$", log, re.M)
+        return int(line[-1]) if line else None
     listed = steps.read_dockerfile(ctx, dockerfile)
-    number = int(found[-1][0]) if found else 0
+    number = int(found[-1][0])
     return listed[number - 1].line if 0 < number <= len(listed) else None
 
 
