@@ -249,52 +249,30 @@ def _folder_for(ctx: Context, name: str) -> Path | None:
     return None
 
 
+# Official images a learner's Dockerfiles start from, whose names a build must not take.
+OFFICIAL = {"ubuntu", "nginx", "python", "debian", "alpine", "busybox"}
+
+
 def raw_service(ctx: Context, name: str) -> Any:
     return (ctx.state["raw"].get("services") or {}).get(name) or {}
 
 
 def builds_and_image(ctx: Context, name: str, image: str) -> str:
     """The role's service has a build (context and dockerfile spelled out, as the statement
-    shows: a warning, Compose's defaults build the same), and an image name; one not the
-    statement's is a warning, one another service builds too is a failure."""
+    shows: a warning, Compose's defaults build the same), and an image name (`image_name`)."""
     found = role(ctx, name)
     raw = raw_service(ctx, found.service)
     where = f"{ctx.task}/{FILE}"
     build, tag = raw.get("build"), raw.get("image")
     example = f"build: {{context: ./{name}, dockerfile: Dockerfile}}"
+    service_line = line_of(ctx, f"services.{found.service}")
     if build is None:
-        raise Failed(
-            f"services.{found.service}.build",
-            "none",
-            example,
-            where,
-            line_of(ctx, f"services.{found.service}"),
-        )
+        raise Failed(f"services.{found.service}.build", "none", example, where, service_line)
     if not tag:
         raise Failed(
-            f"services.{found.service}.image",
-            "none",
-            f"image: {image}",
-            where,
-            line_of(ctx, f"services.{found.service}"),
+            f"services.{found.service}.image", "none", f"image: {image}", where, service_line
         )
-    line = line_of(ctx, f"services.{found.service}.image")
-    shared = [
-        n
-        for n, s in services(ctx).items()
-        if n != found.service
-        and s.get("build")
-        and s.get("image") == services(ctx)[found.service].get("image")
-    ]
-    if shared:
-        raise Failed(
-            f"an image name of {found.service}'s own",
-            f"image: {tag}, which {listed(shared)} builds too: each build overwrites "
-            "the other's, and both services run whichever was built last",
-            f"image: {image}",
-            where,
-            line,
-        )
+    image_name(ctx, found.service, str(tag), image)
     if not isinstance(build, dict) or "context" not in build or "dockerfile" not in build:
         raise Failed(
             f"services.{found.service}.build with context and dockerfile",
@@ -304,16 +282,47 @@ def builds_and_image(ctx: Context, name: str, image: str) -> str:
             line_of(ctx, f"services.{found.service}.build"),
             warning=True,
         )
+    return f"{found.service}: build {build['context']}, image {tag}"
+
+
+def image_name(ctx: Context, service: str, tag: str, image: str) -> None:
+    """One another service builds too is a failure (each build overwrites the other's); an
+    official image's name, or one not the statement's, a warning."""
+    where, line = f"{ctx.task}/{FILE}", line_of(ctx, f"services.{service}.image")
+    shared = [
+        n
+        for n, s in services(ctx).items()
+        if n != service and s.get("build") and s.get("image") == tag
+    ]
+    if shared:
+        raise Failed(
+            f"an image name of {service}'s own",
+            f"image: {tag}, which {listed(shared)} builds too: each build overwrites the "
+            "other's, and both services run whichever was built last",
+            f"image: {image}",
+            where,
+            line,
+        )
+    official = tag.split(":")[0].removeprefix("docker.io/").removeprefix("library/")
+    if official in OFFICIAL:
+        raise Failed(
+            f"services.{service}.image: {image}",
+            f"image: {tag}, an official image's name: the build is tagged with it, and every "
+            f"later FROM {tag} on that machine starts from this image",
+            f"image: {image}",
+            where,
+            line,
+            warning=True,
+        )
     if tag != image:
         raise Failed(
-            f"services.{found.service}.image: {image}",
+            f"services.{service}.image: {image}",
             f"image: {tag}",
             f"image: {image} (the statement's name; yours works as well)",
             where,
             line,
             warning=True,
         )
-    return f"{found.service}: build {build['context']}, image {tag}"
 
 
 # --- ports -------------------------------------------------------------------------------------

@@ -72,13 +72,8 @@ def build_failure(ctx: Context, dockerfile: Path, built: Build) -> Failed:
             line,
         )
     if "did not finish in" in log:
-        return Failed(
-            "the image to build",
-            log,
-            "find the step that waits (an interactive prompt, a download)",
-            rel,
-            line,
-        )
+        fix = "find the step that waits (an interactive prompt, a download)"
+        return Failed("the image to build", log, fix, rel, line)
     errors = [ln for ln in log.splitlines() if re.search(r"error|E: |not found|failed", ln, re.I)]
     said = (errors or log.strip().splitlines() or ["no output"])[-1].strip()[:300]
     return Failed(
