@@ -513,7 +513,9 @@ def build_rootfs(recipe: Recipe, tag: str, key: str) -> None:
     with tempfile.TemporaryDirectory(prefix=f"standin-{recipe.name}-") as tmp:
         root = Path(tmp) / "rootfs"
         debootstrap(recipe, root, Path(tmp) / "debootstrap.log")
-        run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup], timeout=600)
+        # The rootfs's own /tmp: the caller's TMPDIR is a path of the host, not of the chroot.
+        run(["chroot", str(root), "/bin/sh", "-euc", recipe.setup], timeout=600,
+            env={"TMPDIR": "/tmp"})  # fmt: skip
         # A pipe between two processes: the one place that needs Popen. Its `with` closes the
         # pipe and waits for tar (an unclosed pipe is a ResourceWarning, an error under pytest).
         with subprocess.Popen(

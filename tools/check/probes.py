@@ -11,12 +11,14 @@ others carry nothing meanwhile.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import os
 import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -210,18 +212,60 @@ def replica_sequence(url: str, replicas: list[Container], requests: int) -> list
     """The replica that served each of `requests` GETs of `url`, one after another ("?" where
     no replica's counter moved, "!" for a request that failed)."""
     sequence = []
-    for _ in range(requests):
-        before = {c.name: received_bytes(c) for c in replicas}
-        try:
-            answer = get(url)
-            failed = answer.status != 200
-        except OSError:
-            failed = True
-        after = {c.name: received_bytes(c) for c in replicas}
-        moved = {name: after[name] - before[name] for name in before}
-        served = max(moved, key=lambda name: moved[name])
-        sequence.append("!" if failed else served if moved[served] > 0 else "?")
+    with KeepAlive(url) as client:
+        for _ in range(requests):
+            before = {c.name: received_bytes(c) for c in replicas}
+            try:
+                failed = client.get() != 200
+            except OSError:
+                failed = True
+            after = {c.name: received_bytes(c) for c in replicas}
+            moved = {name: after[name] - before[name] for name in before}
+            served = max(moved, key=lambda name: moved[name])
+            sequence.append("!" if failed else served if moved[served] > 0 else "?")
     return sequence
+
+
+class KeepAlive:
+    """GETs of one URL on one connection, as a browser reloading a page sends them: Nginx's
+    round-robin is each worker process's own (without a shared `zone`), and one connection
+    stays with one worker, so the turns a learner sees are the turns counted here. A closed
+    connection is opened again."""
+
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.path = parts.path or "/"
+        self.connection: http.client.HTTPConnection | None = None
+
+    def __enter__(self) -> KeepAlive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+    def get(self) -> int:
+        for attempt in (1, 2):
+            connection = self.connection or http.client.HTTPConnection(
+                self.host, self.port, timeout=5
+            )
+            self.connection = connection
+            try:
+                connection.request("GET", self.path)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise OSError("the connection failed twice") from None
+                continue
+            if response.will_close:
+                connection.close()
+                self.connection = None
+            return response.status
+        return 0
 
 
 def direct_url(container: Container, port: int, path: str) -> str:

@@ -190,7 +190,7 @@ def _nginx_refuses(reason: str, file: str | None, line: int | None, hosts: list[
 def serve(ctx: Context, name: str, port: int) -> tuple[Container, int]:
     """Start the image built as `name` with `port` published; (container, host port)."""
     try:
-        started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port)
+        started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port, name)
     except NotStarted as error:
         raise Failed(
             "the container to start",
@@ -217,6 +217,10 @@ def answer(ctx: Context, name: str, path: str, port: int, api: str | None = None
         fix = "run the container and read its log (docker logs)"
         if "listens on" in said and api:
             fix = f"serve on 0.0.0.0:{port}: app.run(host='0.0.0.0', port={port}) in {api}"
+        elif "exited (code 0)" in said:  # its command ran and ended: it was not the server
+            fix = 'make the image\'s command start the server: CMD ["python3", "api.py"]'
+            if api is None:
+                fix = "make the image's command start the server, in the foreground"
         raise Failed(f"an answer on port {port} to GET {path}", said, fix, api)
     return said
 

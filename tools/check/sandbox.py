@@ -193,8 +193,13 @@ class Sandbox:
             instructions = dockerfiles.read(dockerfile)
         except dockerfiles.Unreadable:
             instructions = []  # the engine refuses it too, and says why
-        fetched = [a for i in instructions if i.keyword == "ADD"
-                   for a in i.arguments[:-1] if "://" in a or a.startswith("git@")]  # fmt: skip
+        fetched = [
+            a
+            for i in instructions
+            if i.keyword == "ADD"
+            for a in i.arguments[:-1]
+            if "://" in a or a.startswith("git@")
+        ]
         if fetched:  # the engine itself would fetch it, from the host's own network
             return Build(False, tag, f"refused: ADD {fetched[0]}", 0.0, refused=fetched[0])
         for base in dockerfiles.bases(instructions):
@@ -208,29 +213,58 @@ class Sandbox:
         legacy.seconds = time.monotonic() - started
         return legacy
 
-    def _legacy_build(self, context: Path, dockerfile: Path, tag: str,
-                      args: dict[str, str] | None, target: str | None) -> Build:  # fmt: skip
+    def _legacy_build(
+        self,
+        context: Path,
+        dockerfile: Path,
+        tag: str,
+        args: dict[str, str] | None,
+        target: str | None,
+    ) -> Build:
         """The legacy builder: each step's container within BUILD_LIMITS."""
-        command = ["docker", "build", "--force-rm", *BUILD_LIMITS, "--label", self.label,
-                   "-t", tag, "-f", str(dockerfile)]  # fmt: skip
+        command = [
+            "docker",
+            "build",
+            "--force-rm",
+            *BUILD_LIMITS,
+            "--label",
+            self.label,
+            "-t",
+            tag,
+            "-f",
+            str(dockerfile),
+        ]
         command += [f"--build-arg={k}={v}" for k, v in (args or {}).items() if v is not None]
         command += ["--target", target] if target else []
         try:
-            said = run([*command, str(context)], timeout=BUILD_TIMEOUT, check=False,
-                       env={**_clean_environment(self.home), "DOCKER_BUILDKIT": "0"},
-                       inherit_env=False)  # fmt: skip
+            said = run(
+                [*command, str(context)],
+                timeout=BUILD_TIMEOUT,
+                check=False,
+                env={**_clean_environment(self.home), "DOCKER_BUILDKIT": "0"},
+                inherit_env=False,
+            )
         except ToolError:
             return Build(False, tag, f"the build did not finish in {BUILD_TIMEOUT:.0f}s", 0.0)
         return Build(said.returncode == 0, tag, said.stdout + said.stderr, 0.0)
 
-    def _buildkit_build(self, context: Path, dockerfile: Path, tag: str,
-                        args: dict[str, str] | None, target: str | None) -> Build:  # fmt: skip
+    def _buildkit_build(
+        self,
+        context: Path,
+        dockerfile: Path,
+        tag: str,
+        args: dict[str, str] | None,
+        target: str | None,
+    ) -> Build:
         """BuildKit, every current Docker's builder, through Compose's own client of the
         engine's BuildKit (no buildx needed): for a Dockerfile the legacy builder refuses and
         BuildKit builds (`COPY * .`, `RUN --mount`). Its steps have no memory or CPU limit,
         only the time limit."""
-        build: dict[str, Any] = {"context": str(context), "dockerfile": str(dockerfile),
-                                 "labels": {LABEL: self.run_id}}  # fmt: skip
+        build: dict[str, Any] = {
+            "context": str(context),
+            "dockerfile": str(dockerfile),
+            "labels": {LABEL: self.run_id},
+        }
         build |= {"args": args} if args else {}
         build |= {"target": target} if target else {}
         file = self.home / f"build-{secrets.token_hex(3)}.json"
@@ -276,31 +310,67 @@ class Sandbox:
         a service's name does on a Compose network: `nginx -t` of a proxy. An ENTRYPOINT that
         is the command's program itself is replaced."""
         adds = [f"--add-host={h}:127.0.0.1" for h in hosts if re.fullmatch(r"[\w.-]+", h)]
-        entrypoint = docker("image", "inspect", "--format", "{{json .Config.Entrypoint}}", image,
-                            check=False).strip()  # fmt: skip
+        entrypoint = docker(
+            "image", "inspect", "--format", "{{json .Config.Entrypoint}}", image, check=False
+        ).strip()
         first = (json.loads(entrypoint) or [""])[0] if entrypoint.startswith("[") else ""
         replace = ["--entrypoint", command[0]] if first.rsplit("/", 1)[-1] == command[0] else []
         args = command[1:] if replace else command
         name = f"spcheck-{self.run_id}-{secrets.token_hex(3)}"
         try:
-            return run(["docker", "run", "--rm", "--name", name, "--label", self.label,
-                        "--network", "none", *adds, *LIMITS, *replace, image, *args],
-                       timeout=RUN_TIMEOUT, check=False)  # fmt: skip
+            return run(
+                [
+                    "docker",
+                    "run",
+                    "--rm",
+                    "--name",
+                    name,
+                    "--label",
+                    self.label,
+                    "--network",
+                    "none",
+                    *adds,
+                    *LIMITS,
+                    *replace,
+                    image,
+                    *args,
+                ],
+                timeout=RUN_TIMEOUT,
+                check=False,
+            )
         finally:
             docker("rm", "-f", "-v", name, check=False)
 
     def learner_names(self, text: str) -> str:
         """The sandbox's names as the learner's own run has them: `spcheck-<run>-task5-proxy-1`
         is `task5-proxy-1`, an image it built for task5's proxy `the proxy's image`."""
-        text = re.sub(rf"{re.escape(self.repository)}/(task\d)-([\w-]+):latest",
-                      r"the \2 image", text)  # fmt: skip
+        text = re.sub(
+            rf"{re.escape(self.repository)}/(task\d)-([\w-]+):latest", r"the \2 image", text
+        )
+        text = re.sub(rf"spcheck-{self.run_id}-(task\d-[\w-]+?)-[0-9a-f]{{4}}\b", r"\1", text)
         return text.replace(f"spcheck-{self.run_id}-", "")
 
-    def start(self, task: str, image: str, port: int) -> Container:
+    def start(self, task: str, image: str, port: int, name: str = "") -> Container:
         """Start an image's server with `port` published on 127.0.0.1, on a port the engine
-        picks; the container as the engine says it is a moment after."""
-        said = run(["docker", "run", "-d", "--label", self.label, *LIMITS, "-p",
-                    f"127.0.0.1::{port}", image], check=False)  # fmt: skip
+        picks; the container as the engine says it is a moment after. It is named
+        `<task>-<name>` to the learner (`learner_names`)."""
+        named = f"spcheck-{self.run_id}-{task}-{name or 'server'}-{secrets.token_hex(2)}"
+        said = run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                named,
+                "--label",
+                self.label,
+                *LIMITS,
+                "-p",
+                f"127.0.0.1::{port}",
+                image,
+            ],
+            check=False,
+        )
         if said.returncode != 0:  # e.g. a CMD naming a program the image lacks
             lines = said.stderr.strip().splitlines() or ["no output"]
             raise NotStarted(lines[-1][:300], said.stderr)
@@ -358,12 +428,26 @@ def sweep(run_id: str) -> None:
     """Remove everything a run made, by its label and its images' names: what `Sandbox` does
     last, and what `make check REPOS=...` does after a checker it had to kill."""
     for kind in ("container", "network", "volume"):
-        listed = docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter",
-                        f"label={LABEL}={run_id}", check=False).split()  # fmt: skip
+        listed = docker(
+            kind,
+            "ls",
+            "-q",
+            *(["-a"] if kind == "container" else []),
+            "--filter",
+            f"label={LABEL}={run_id}",
+            check=False,
+        ).split()
         if listed:
             docker(kind, "rm", *(["-f", "-v"] if kind == "container" else []), *listed, check=False)
-    tagged = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
-                    f"reference={repository(run_id)}/*", check=False).split()  # fmt: skip
+    tagged = docker(
+        "image",
+        "ls",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        f"reference={repository(run_id)}/*",
+        check=False,
+    ).split()
     if tagged:  # --no-prune: the build cache under them stays, for the next check
         docker("image", "rm", "--force", "--no-prune", *tagged, check=False, timeout=300)
 
