@@ -133,7 +133,7 @@ def sources(tmp_path_factory):
 
 
 @settings(
-    max_examples=300,
+    max_examples=250,
     deadline=None,
     derandomize=True,
     database=None,
