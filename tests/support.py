@@ -166,3 +166,25 @@ def check_page_hello_then_error(page, url: str, stop_back_end, name: str) -> Non
     message = dynamic_content(page, "error")
     assert "Could not reach the back-end" in message, message
     screenshot(page, f"{name}-error")
+
+
+def checker(
+    root: Path, tasks: list[str], output: Path, files_only: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """The checker on `root`: its exit code and results.json. In this process when it only
+    reads files (hundreds of runs stay fast); else as a process of its own, as a learner runs
+    it: its browser is Playwright's sync API, which cannot start inside the event loop of a
+    pytest-playwright page another test has opened."""
+    args = ["--tasks", ",".join(tasks), "--output", str(output)]
+    args += ["--files-only"] if files_only else []
+    if files_only:
+        from tools.check.__main__ import main
+
+        code = main(["softy-pinko-check", *args, str(root)])
+    else:
+        import sys
+
+        said = run([sys.executable, "-m", "tools.check", *args, str(root)], timeout=1200,
+                   check=False, cwd=REPO)  # fmt: skip
+        code = said.returncode
+    return code, json.loads((output / "results.json").read_text())

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, screenshot
+from support import REPO, checker, screenshot
 from tools.check import TASKS
 from tools.check.__main__ import main
 from tools.docker import docker, poll, run
@@ -48,9 +48,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def check(root: Path, tasks: list[str], files_only: bool, output: Path) -> dict[str, dict]:
-    args = ["softy-pinko-check", "--tasks", ",".join(tasks), "--output", str(output)]
-    main([*args, *(["--files-only"] if files_only else []), str(root)])
-    said = json.loads((output / "results.json").read_text())
+    _, said = checker(root, tasks, output, files_only)
     return {test["name"]: test for test in said["tests"]}
 
 
@@ -218,7 +216,7 @@ DEFECTS = {
         "task0",
         edits("task0/Dockerfile", '"Hello, World!"', '"Hello World!"'),
         "prints_hello_world",
-        r"expected 'Hello, World!', found 'Hello World!'",
+        r'expected "Hello, World!", found "Hello World!"',
         files_only=False,
     ),
     "the greeting printed while building": Defect(
@@ -700,7 +698,7 @@ def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_not
     assert rows["good"]["status"] == "pass" and rows["good"]["task0"] == "pass", rows
     assert rows["misspelled"]["status"] == "fail", rows
     assert rows["misspelled"]["first_failure"].startswith(
-        "task0.prints_hello_world: expected 'Hello, World!', found 'Hello World!'"
+        'task0.prints_hello_world: expected "Hello, World!", found "Hello World!"'
     )
     assert rows["endless"]["status"] == "timeout", rows
     assert rows["endless"]["task0"] == "timeout" and rows["endless"]["task1"] == "", rows

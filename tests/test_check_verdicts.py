@@ -10,7 +10,6 @@ and the engines give it (`../shared/CURRICULUM.md`).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -21,19 +20,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from learners import STYLES, Style, edit, plain_solution, styled
 
-from support import REPO
+from support import REPO, checker
 from tools.check import TASKS
-from tools.check.__main__ import main
 from tools.docker import run
 
 pytestmark = pytest.mark.docker
 
 
 def check(root: Path, tasks: list[str], out: Path, files_only: bool = False) -> dict:
-    """The checker's exit code and results.json."""
-    args = ["softy-pinko-check", "--tasks", ",".join(tasks), "--output", str(out)]
-    code = main([*args, *(["--files-only"] if files_only else []), str(root)])
-    said = json.loads((out / "results.json").read_text())
+    """The checker's results.json, with its exit code and its tests by name."""
+    code, said = checker(root, tasks, out, files_only)
     said["exit"] = code
     said["by_name"] = {t["name"]: t for t in said["tests"]}
     return said
