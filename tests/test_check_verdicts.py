@@ -350,3 +350,20 @@ def test_the_file_checks_decide_what_is_not_waited_on(tmp_path):
     assert said["by_name"]["task5.site_files"]["status"] == "fail"
     for name in ("proxy_routes_both", "page_shows_the_api_s_answer", "page_calls_relative_api"):
         assert said["by_name"][f"task5.{name}"]["status"] == "skip", name
+
+
+def test_a_heredoc_this_engine_cannot_build_is_not_judged_never_failed(tmp_path):
+    """Docker 23 and later build heredocs; an older engine, offline, cannot: the machine's
+    limit, said as such (on a newer engine the build is judged)."""
+    from tools.check.running import engine_major
+
+    root = plain(tmp_path)
+    edit(root / "task0/Dockerfile", "RUN apt-get upgrade -y\n",
+         "RUN apt-get upgrade -y\nRUN <<EOF\necho a step\nEOF\n")  # fmt: skip
+    said = check(root, ["task0"], tmp_path / "out")
+    built = said["by_name"]["task0.builds"]
+    if engine_major() < 23:
+        assert built["status"] == "warn" and "heredocs" in built["message"], built
+    else:
+        assert built["status"] == "pass", built
+    assert said["exit"] == 0

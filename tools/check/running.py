@@ -5,6 +5,7 @@ and the page in a real browser."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tools import baseimages, dockerfiles
 from tools.check import probes, site, steps
 from tools.check.registry import Context, Failed, quoted, unsure
 from tools.check.sandbox import Build, NotStarted
-from tools.docker import Container
+from tools.docker import Container, run
 
 WAIT = 60.0  # seconds a server may take to answer at all
 
@@ -127,6 +128,15 @@ def offline_cause(dockerfile: Path, log: str) -> str:
             "wheelhouse, which lacks it"
         )
     text = dockerfile.read_bytes().decode(errors="replace")
+    try:
+        heredocs = any(i.heredocs for i in dockerfiles.parse(text))
+    except dockerfiles.Unreadable:
+        heredocs = False
+    if heredocs and engine_major() < 23:  # 23's BuildKit builds them, 20.10's cannot offline
+        return (
+            "the Dockerfile has heredocs (<<EOF), which this machine's Docker Engine cannot "
+            "build without pulling a Dockerfile frontend from a registry"
+        )
     stand_ins = [
         b
         for b in dockerfiles.bases_of(text)
@@ -276,3 +286,11 @@ def page_shows(
         "set the element's text",
         ctx.rel(page.path),
     )
+
+
+@functools.cache
+def engine_major() -> int:
+    """The Docker Engine's major version (20 here, 28 on GitHub's runners)."""
+    said = run(["docker", "version", "--format", "{{.Server.Version}}"], check=False, timeout=30)
+    found = re.match(r"(\d+)", said.stdout.strip())
+    return int(found.group(1)) if found else 0

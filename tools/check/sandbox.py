@@ -207,11 +207,14 @@ class Sandbox:
                 baseimages.ensure_learner_base(base)
             except ToolError as error:
                 return Build(False, tag, str(error), time.monotonic() - started, base)
-        legacy = self._legacy_build(context, dockerfile, tag, args, target)
-        if not legacy.ok and re.search(LEGACY_ONLY, legacy.log):  # what BuildKit builds
-            legacy = self._buildkit_build(context, dockerfile, tag, args, target)
-        legacy.seconds = time.monotonic() - started
-        return legacy
+        if any(i.heredocs for i in instructions):  # only BuildKit reads heredocs
+            built = self._buildkit_build(context, dockerfile, tag, args, target)
+        else:
+            built = self._legacy_build(context, dockerfile, tag, args, target)
+            if not built.ok and re.search(LEGACY_ONLY, built.log):  # what BuildKit builds
+                built = self._buildkit_build(context, dockerfile, tag, args, target)
+        built.seconds = time.monotonic() - started
+        return built
 
     def _legacy_build(
         self,
