@@ -319,7 +319,9 @@ def image_id(reference: str) -> str:
 
 
 def remove_images(reference_filter: str) -> None:
-    """Remove every image whose name matches (`docker image ls --filter reference=`)."""
+    """Remove every image whose name matches (`docker image ls --filter reference=`), leaving
+    the untagged layers under it: they are the legacy builder's cache, shared with every other
+    build of the same steps (the checker's among them), which would otherwise start cold."""
     names = docker(
         "image",
         "ls",
@@ -329,4 +331,4 @@ def remove_images(reference_filter: str) -> None:
         f"reference={reference_filter}",
     ).split()
     if names:
-        run(["docker", "image", "rm", "--force", *names], check=False)
+        run(["docker", "image", "rm", "--force", "--no-prune", *names], check=False)
