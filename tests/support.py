@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import requests
 
 from tools import REPO, browser
+from tools.check.__main__ import main as check_main
 from tools.docker import (
     Container,
     build,
@@ -178,12 +180,8 @@ def checker(
     args = ["--tasks", ",".join(tasks), "--output", str(output)]
     args += ["--files-only"] if files_only else []
     if files_only:
-        from tools.check.__main__ import main
-
-        code = main(["softy-pinko-check", *args, str(root)])
+        code = check_main(["softy-pinko-check", *args, str(root)])
     else:
-        import sys
-
         said = run([sys.executable, "-m", "tools.check", *args, str(root)], timeout=1200,
                    check=False, cwd=REPO)  # fmt: skip
         code = said.returncode
