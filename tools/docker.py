@@ -318,6 +318,24 @@ def image_id(reference: str) -> str:
     return found.id
 
 
+def image_ids() -> set[str]:
+    """Every image on the engine, a build's intermediate layers included (`--all`)."""
+    return set(docker("image", "ls", "--all", "--quiet", "--no-trunc").split())
+
+
+def remove_images_since(before: set[str]) -> None:
+    """Remove every image not in `before`, intermediate layers too. A `--no-cache` build's
+    leftover layers are newer than the cache's own, and the legacy builder takes the newest match:
+    left behind, later builds of the same steps follow them and miss the cache from there on."""
+    left = image_ids() - before
+    while left:  # a layer with children is refused until they go: leaves first, round by round
+        run(["docker", "image", "rm", "--force", *sorted(left)], check=False, timeout=300)
+        now = image_ids() - before
+        if now == left:
+            raise ToolError(f"could not remove {len(now)} image(s) a build left: {sorted(now)}")
+        left = now
+
+
 def remove_images(reference_filter: str) -> None:
     """Remove every image whose name matches (`docker image ls --filter reference=`), leaving
     the untagged layers under it: they are the legacy builder's cache, shared with every other
