@@ -83,7 +83,7 @@ loadtest: bases ## Locust against task6 (started if needed); fails when the roun
 
 smoke: bases ## The curriculum's checks on one of this repository's tasks: what CI's check job runs (TASK=taskN)
 	@$(if $(TASK),,echo "make smoke: name the task: make smoke TASK=task4" >&2; exit 2)
-	@$(PYTHON) -m tools.check --tasks $(TASK) .
+	@$(PYTHON) -m tools.check --tasks $(TASK) --output reports/check .
 
 e2e: bases ## Only the browser tests (headless Chromium; CHROMIUM=path or =playwright picks it)
 	@$(PYTHON) -m pytest -m browser $(PYTEST_ARGS)
@@ -121,9 +121,9 @@ audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying no
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
 	@$(PYTHON) -m tools.sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
-check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, LIST=1; REPOS="a b" or REPOS=@file: a table)
+check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, QUIET=1, OUTPUT=dir, LIST=1; REPOS="a b" or REPOS=@file: a table)
 	@$(if $(LIST)$(REPO)$(REPOS),,echo "make check: name the repository: make check REPO=path/to/repository (or REPOS=\"a b\")" >&2; exit 2)
-	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPOS),$(PYTHON) -m tools.check.batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),$(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) "$(REPO)"))
+	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPOS),$(PYTHON) -m tools.check.batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

@@ -601,7 +601,7 @@ def test_a_run_stopped_mid_build_leaves_the_engine_as_it_found_it(signum, tmp_pa
         checker.send_signal(signum)
         output, _ = checker.communicate(timeout=60)
     assert checker.returncode == 130, output.decode()
-    assert b"error: interrupted" in output
+    assert b"python -m tools.check: interrupted" in output
     poll(
         lambda: engine_state() == before,
         timeout=30,
@@ -740,3 +740,79 @@ def test_the_checker_installs_as_a_command_from_a_clone(tmp_path):
     said = run([*command, str(REPO)], cwd=tmp_path, check=False)
     assert said.returncode == 0, said.stdout + said.stderr
     assert json.loads((tmp_path / "out/results.json").read_text())["status"] == "pass"
+    said = run([*command[:-2], "--help"], cwd=tmp_path)
+    assert said.stdout.startswith("usage: softy-pinko-check "), said.stdout
+    said = run([str(venv / "bin/softy-pinko-check"), "--version"], cwd=tmp_path)
+    assert said.stdout == "softy-pinko-check 1.0.0\n", said.stdout
+
+
+# --- the command as a person meets it -------------------------------------------------------------
+def test_a_files_only_pass_says_what_it_did_not_check_and_writes_outside_the_repository(tmp_path):
+    """Run from inside the learner's repository with no --output: results.json lands in the
+    user's cache, not where `git add .` would take it; a pass on the files alone says so."""
+    root = copy_of(tmp_path, ["task0", "task6"])
+    said = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.check",
+            "--files-only",
+            "--quiet",
+            "--tasks",
+            "task0,task6",
+            ".",
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert "PASS task" not in said.stdout, "--quiet prints only what did not pass"
+    assert not (root / "reports").exists()
+    results = json.loads((tmp_path / "cache/softy-pinko-check/learner/results.json").read_text())
+    skipped = sum(t["status"] == "skip" for t in results["tests"])
+    assert skipped > 0 and results["status"] == "pass"
+    note = (
+        f"only the files were checked: {skipped} check(s) that build images, start containers "
+        "and open pages were not run; run again without --files-only for them"
+    )
+    assert results["message"] == note and note in said.stdout
+
+
+def test_output_closed_by_its_reader_stops_the_check_with_one_line(tmp_path):
+    """`softy-pinko-check . | head`: once nothing reads the output, one line says why it stopped
+    (not 'a bug', not a traceback), and nothing it started is left."""
+    root = copy_of(tmp_path, ["task0"])
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader has gone before the first line
+    with open(writer, "wb") as closed:
+        said = subprocess.run(
+            [sys.executable, "-m", "tools.check", "--output", str(tmp_path / "out"), str(root)],
+            cwd=REPO,
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert said.returncode == 2, said.stderr
+    assert said.stderr == (
+        "python -m tools.check: stopped: what read its output closed it (piped into head?); "
+        "to see less, use --quiet\n"
+    )
+
+
+@pytest.mark.parametrize("delay", [0.25, 0.5])
+def test_ctrl_c_as_the_command_starts_is_one_line(delay, tmp_path):
+    root = copy_of(tmp_path, ["task0"])
+    command = [sys.executable, "-m", "tools.check", "--tasks", "task0", "--output",
+               str(tmp_path / "out"), str(root)]  # fmt: skip
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
+        time.sleep(delay)  # the moment a person presses Ctrl-C, not a wait for a state
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode() and err.decode().endswith("interrupted\n"), err

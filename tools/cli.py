@@ -9,28 +9,34 @@ from collections.abc import Callable
 
 from tools.docker import ToolError
 
+ISSUES = "https://github.com/softy-pinko/softy-pinko-docker/issues"
 
-def run_main(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
+
+def run_main(
+    main: Callable[[list[str]], int], argv: list[str] | None = None, name: str = ""
+) -> int:
     """`main(argv)`'s exit code. A ToolError becomes `error: <its one line>` and exit 1; an
     interrupt, exit 130; anything else is a bug in the tools: one line saying so, exit 2.
-    VERBOSE=1 adds the details (a ToolError's logs, a bug's traceback) above that line."""
+    VERBOSE=1 adds the details (a ToolError's logs, a bug's traceback) above that line. `name`,
+    the command the person typed, starts each line (a make target's tool: `error:` alone)."""
+    said = f"{name}: " if name else ""
     verbose = bool(os.environ.get("VERBOSE"))
     try:
         return main(sys.argv if argv is None else argv)
     except ToolError as error:
         if error.details and verbose:
             print(error.details.rstrip(), file=sys.stderr)
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{said}error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted" if name else "error: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - the promise: no traceback reaches a user
         if verbose:
             traceback.print_exc()
         print(
-            f"error: a bug in tools/ ({type(error).__name__}: {error}); run again with "
-            "VERBOSE=1 for the traceback, and report it",
+            f"{said}error: a bug in {name or 'tools/'} ({type(error).__name__}: {error}); run "
+            f"again with VERBOSE=1 for the traceback, and report it: {ISSUES}",
             file=sys.stderr,
         )
         return 2

@@ -5,15 +5,23 @@ each a small function named for what it proves, declared with the statement's re
 the checks it needs (registry.py). `make check LIST=1` prints them all. What they share lives
 in steps.py (Dockerfiles, builds, servers, the page) and stacks.py (the Compose tasks); what may
 run, and how, in policy.py and sandbox.py; what they print and write in report.py.
+
+Importing this package costs nothing: `CHECKS`, `STATEMENTS` and `TASKS` load the task modules
+(catalog.py) when first asked for, so the command can catch Ctrl-C from its first instant.
 """
 
-from tools.check import task0, task1, task2, task3, task4, task5, task6  # noqa: F401 - registers
-from tools.check.registry import CHECKS
+from __future__ import annotations
 
-TASKS = [f"task{n}" for n in range(7)]
-# Each task's statement, in the words each of its checks comes from: (words, when it warns).
-STATEMENTS: dict[str, dict[str, tuple[str, str]]] = {
-    module.__name__.rsplit(".", 1)[-1]: module.STATEMENT
-    for module in (task0, task1, task2, task3, task4, task5, task6)
-}
+TYPE_CHECKING = False  # not typing's: importing typing would cost the start what it saves
+if TYPE_CHECKING:
+    from tools.check.catalog import CHECKS, STATEMENTS, TASKS
+
 __all__ = ["CHECKS", "STATEMENTS", "TASKS"]
+
+
+def __getattr__(name: str) -> object:  # PEP 562
+    if name in __all__:
+        from tools.check import catalog
+
+        return getattr(catalog, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,7 @@ from typing import Any
 from tools import REPO, cli
 from tools.check import TASKS
 from tools.check.sandbox import sweep
-from tools.docker import run
+from tools.docker import ToolError, run
 
 TIMEOUT = 1200.0  # seconds per repository: a cold check of all seven tasks takes about 7 min
 
@@ -57,6 +57,11 @@ def sources(arguments: list[str]) -> list[str]:
     for argument in arguments:
         if argument.startswith("@"):
             listed = Path(argument[1:])
+            if not listed.is_file():
+                raise ToolError(
+                    f"{argument}: no file {listed}: REPOS=@file names a file listing the "
+                    "repositories, one a line"
+                )
             entries = [ln.split("#", 1)[0].strip() for ln in listed.read_text().splitlines()]
             found += [
                 e if is_url(e) or Path(e).is_absolute() else str(listed.parent / e)

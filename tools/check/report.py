@@ -101,13 +101,28 @@ def summary_lines(outcomes: list[Outcome]) -> list[str]:
     return lines
 
 
-def results(outcomes: list[Outcome], repository: str, seconds: float) -> dict[str, Any]:
+def not_run(outcomes: list[Outcome], files_only_flag: str) -> str:
+    """What a files-only run left unchecked, and how to check it: a pass on the files alone is
+    not a pass of the tasks."""
+    skipped = [o for o in outcomes if o.status == Status.SKIP and o.check.runs_containers]
+    if not skipped:
+        return ""
+    return (
+        f"only the files were checked: {len(skipped)} check(s) that build images, start "
+        f"containers and open pages were not run; run again without {files_only_flag} for them"
+    )
+
+
+def results(
+    outcomes: list[Outcome], repository: str, seconds: float, note: str = ""
+) -> dict[str, Any]:
     status = overall(outcomes)
     failed = [o for o in outcomes if o.status in (Status.FAIL, Status.ERROR)]
+    said = [] if status == "pass" else [f"{len(failed)} check(s) did not pass"]
     return {
         "version": SCHEMA_VERSION,
         "status": status,
-        "message": None if status == "pass" else f"{len(failed)} check(s) did not pass",
+        "message": "; ".join([*said, note] if note else said) or None,
         "repository": repository,
         "duration_s": round(seconds, 1),
         "tasks": task_summaries(outcomes),
@@ -217,10 +232,13 @@ def markdown(outcomes: list[Outcome], repository: str) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def write(outcomes: list[Outcome], repository: str, seconds: float, folder: Path) -> list[Path]:
+def write(
+    outcomes: list[Outcome], repository: str, seconds: float, folder: Path, note: str = ""
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "results.json", folder / "junit.xml"]
-    written[0].write_text(json.dumps(results(outcomes, repository, seconds), indent=2) + "\n")
+    said = results(outcomes, repository, seconds, note)
+    written[0].write_text(json.dumps(said, indent=2) + "\n")
     written[1].write_bytes(junit(outcomes))
     return written
 

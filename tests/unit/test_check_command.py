@@ -1,0 +1,115 @@
+"""The checker's command as a person meets it: every mistake in how it was run is one line in the
+words of the command they typed, exit 2, before any check starts; its help names the command,
+the defaults, the exit codes and where to read more. (Nothing here needs an engine: each mistake
+is found before the checker asks for one.)"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+from tools.check.__main__ import DOCS
+from tools.docker import Completed, run
+
+
+def checker(*args: str, env: dict[str, str] | None = None) -> Completed:
+    return run(
+        [sys.executable, "-m", "tools.check", *args],
+        cwd=REPO,
+        timeout=60,
+        env={"SOFTY_PINKO_CHECK_VIA": "", **(env or {})},
+        check=False,
+    )
+
+
+def mistakes(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a repository\n")
+    return {
+        "no repository": ([], "name the repository to check: python -m tools.check PATH"),
+        "a folder that is not there": (["nowhere"], "nowhere does not exist: python -m"),
+        "a file": ([str(a_file)], "notes.txt is not a folder: python -m tools.check PATH"),
+        "a task that is not one": (
+            ["--tasks", "task0,task9", str(REPO)],
+            "no task task9: --tasks takes task0, task1, task2, task3, task4, task5, task6",
+        ),
+        "results where nothing can be written": (
+            ["--output", str(a_file / "out"), str(REPO)],
+            f"--output {a_file / 'out'}: results cannot be written there",
+        ),
+        "an option that is not one": (
+            ["--bogus", str(REPO)],
+            "unrecognized arguments: --bogus (see python -m tools.check --help)",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "no repository",
+        "a folder that is not there",
+        "a file",
+        "a task that is not one",
+        "results where nothing can be written",
+        "an option that is not one",
+    ],
+)
+def test_a_mistake_in_how_it_is_run_is_one_line_before_any_check(mistake, tmp_path):
+    args, expected = mistakes(tmp_path)[mistake]
+    said = checker(*args)
+    assert said.returncode == 2, said
+    assert said.stdout == "", "nothing was checked, so nothing is printed on stdout"
+    assert said.stderr.count("\n") == 1 and said.stderr.startswith("python -m tools.check: ")
+    assert expected in said.stderr, said.stderr
+
+
+def test_through_make_the_messages_name_make_s_variables():
+    said = checker("--tasks", "task7", str(REPO), env={"SOFTY_PINKO_CHECK_VIA": "make"})
+    assert said.returncode == 2
+    assert said.stderr == (
+        "make check: no task task7: TASKS takes task0, task1, task2, task3, task4, task5, task6\n"
+    )
+    said = checker(env={"SOFTY_PINKO_CHECK_VIA": "make"})
+    assert said.stderr == (
+        "make check: name the repository to check: make check REPO=path/to/repository\n"
+    )
+
+
+def test_help_names_the_command_its_defaults_exit_codes_and_docs():
+    said = checker("--help")
+    assert said.returncode == 0 and said.stdout.startswith("usage: python -m tools.check ")
+    for told in ("default: all seven", "default: reports/check", "exit codes:", "130", DOCS):
+        assert told in said.stdout, told
+    assert "--quiet" in said.stdout and "--version" in said.stdout
+    version = checker("--version")
+    assert version.returncode == 0 and version.stdout.startswith("python -m tools.check 1.")
+
+
+def test_results_go_outside_the_repository_checked(tmp_path, monkeypatch):
+    from tools.check.__main__ import default_output
+
+    learner = tmp_path / "learner"
+    (learner / "task0").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(learner / "task0")
+    assert default_output(learner) == tmp_path / "cache/softy-pinko-check/learner"
+    monkeypatch.chdir(tmp_path)
+    assert default_output(learner) == tmp_path / "reports/check"
+
+
+def test_a_batch_list_that_is_not_there_is_one_line(tmp_path):
+    said = run(
+        [sys.executable, "-m", "tools.check.batch", f"@{tmp_path}/cohort.txt"],
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert said.returncode == 1 and said.stdout == ""
+    assert said.stderr == (
+        f"error: @{tmp_path}/cohort.txt: no file {tmp_path}/cohort.txt: REPOS=@file names a file "
+        "listing the repositories, one a line\n"
+    )
