@@ -117,3 +117,64 @@ def test_the_checker_s_table_of_statements_is_the_checks_own():
         assert {c.name for c in checks} == set(STATEMENTS[task]), task
         for chk in checks:  # a check that only ever warns says so in its table row
             assert chk.advisory == STATEMENTS[task][chk.name][1].startswith("always: "), chk.id
+
+
+# --- the site's "How it's built" says what the files do ---------------------------------------
+def _base(path: str) -> str:
+    from tools import dockerfiles
+
+    return dockerfiles.bases(dockerfiles.read(REPO / path))[0]
+
+
+def _installs_python_from_apt(path: str) -> bool:
+    text = (REPO / path).read_text()
+    return bool(re.search(r"apt-get install[^\n]*\bpython3\b", text))
+
+
+# Each step the page lists, and what must hold in the files for it to be true (of task6's stack,
+# the one every page describes).
+CLAIMS = {
+    "Containerize the API.": (
+        "The latest Ubuntu, with Python 3 from APT, runs the Flask app on port 5252.",
+        lambda: (
+            _base("task6/back-end/Dockerfile") == "ubuntu:latest"
+            and _installs_python_from_apt("task6/back-end/Dockerfile")
+            and "flask==" in (REPO / "task6/back-end/requirements.txt").read_text()
+            and "5252" in (REPO / "task6/back-end/gunicorn.conf.py").read_text()
+        ),
+    ),
+    "Serve the front-end.": (
+        "An Nginx image ships these static files straight from disk.",
+        lambda: _base("task6/front-end/Dockerfile") == "nginx:latest",
+    ),
+    "Put a proxy in front.": (
+        "A third Nginx routes /api to the back-end and everything else to the front-end.",
+        lambda: (
+            _base("task6/proxy/Dockerfile") == "nginx:latest"
+            and bool(
+                re.search(r"location (=|\^~) /api\b", (REPO / "task6/proxy/proxy.conf").read_text())
+            )
+            and "proxy_pass http://back-end;" in (REPO / "task6/proxy/proxy.conf").read_text()
+            and "upstream front-end {" in (REPO / "task6/proxy/proxy.conf").read_text()
+        ),
+    ),
+    "Scale out.": (
+        "Compose starts several identical back-end replicas; the proxy balances requests "
+        "across them.",
+        lambda: "--scale back-end=" in (REPO / "task6/2-api-servers.txt").read_text(),
+    ),
+}
+SITES = sorted(REPO.glob("task*/front-end/softy-pinko-front-end/index.html"))
+
+
+@pytest.mark.parametrize("site", SITES, ids=lambda p: p.parts[-4])
+def test_the_site_says_how_it_is_built_as_the_files_build_it(site):
+    html = site.read_text()
+    steps = re.findall(r"<li><strong>(.+?)</strong>(.+?)</li>", html, re.S)
+    assert steps, f"{site}: no steps in How it's built"
+    for title, text in steps:
+        words = " ".join(re.sub(r"<[^>]+>", "", text).split())
+        assert title in CLAIMS, f"{site}: {title!r} says something no test holds to the files"
+        said, true = CLAIMS[title]
+        assert words == said, f"{site}: {title} {words!r}"
+        assert true(), f"{title} {said}: the files say otherwise"
