@@ -9,6 +9,7 @@ handler that turns Ctrl-C into one line, whenever it comes.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -16,8 +17,10 @@ import sys
 def _interrupted_while_starting(signum: int, frame: object) -> None:
     """Ctrl-C before the checker has loaded, let alone started anything: one line, no traceback,
     nothing to tear down."""
-    sys.stderr.write("interrupted\n")
-    raise SystemExit(130)
+    named = globals().get("words")  # defined once this module has loaded its imports
+    sys.stderr.write(f"{named(sys.argv[0]).command}: interrupted\n" if named else "interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)  # nothing has started yet: nothing to unwind, no cleanup to wait for
 
 
 if __name__ == "__main__":  # `python -m tools.check`: from here on, never a traceback
@@ -25,7 +28,6 @@ if __name__ == "__main__":  # `python -m tools.check`: from here on, never a tra
 
 import argparse  # noqa: E402 - after the handler: Ctrl-C while these load is one line too
 import dataclasses  # noqa: E402
-import os  # noqa: E402
 import tempfile  # noqa: E402
 import textwrap  # noqa: E402
 import time  # noqa: E402

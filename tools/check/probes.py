@@ -148,14 +148,9 @@ class PageView:
     console: list[str]  # what the page's script said went wrong (a CORS refusal, say)
 
 
-def page_text(
-    launched: Any, url: str, ports: dict[int, int], selector: str, expected: str, timeout: float
-) -> PageView:
-    """Open `url` in a fresh browser context and wait until `selector`'s text is `expected`
-    (or `timeout`). `ports` maps a port the learner's files name (5252, 9000, 80) to where the
-    checker published it: the page and its script see the learner's own URLs."""
-    context = launched.new_context()
-    console: list[str] = []
+def rerouted(ports: dict[int, int]) -> Callable[[Any], None]:
+    """A route handler for every request a page makes: to the learner's own localhost ports, as
+    the checker published them; anything else is refused."""
 
     def reroute(route: Any) -> None:
         match = re.match(
@@ -181,8 +176,19 @@ def page_text(
             return
         route.fulfill(response=said)
 
+    return reroute
+
+
+def page_text(
+    launched: Any, url: str, ports: dict[int, int], selector: str, expected: str, timeout: float
+) -> PageView:
+    """Open `url` in a fresh browser context and wait until `selector`'s text is `expected`
+    (or `timeout`). `ports` maps a port the learner's files name (5252, 9000, 80) to where the
+    checker published it: the page and its script see the learner's own URLs."""
+    context = launched.new_context()
+    console: list[str] = []
     try:
-        context.route(re.compile(r".*"), reroute)
+        context.route(re.compile(r".*"), rerouted(ports))
         # WebSockets are not routed above: the page opens none (the mock never connects).
         context.route_web_socket(re.compile(r".*"), lambda socket: socket.close())
         page = context.new_page()
