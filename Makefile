@@ -37,35 +37,35 @@ bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
 	@tools/bootstrap.sh
 
 bases: bootstrap ## Pull every base image, or build a cached stand-in when offline
-	@$(PYTHON) -m tools.baseimages ensure
+	@$(PYTHON) -m tools bases ensure
 
 # A stack needs no package from the lock (tools/ starts it with the standard library): on a new
 # machine `make up` and `make down` do not wait for the test and lint tools to install.
 up: ## Build and start the most complete stack, wait until healthy, print its URLs
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools.baseimages ensure
-	@$(PYTHON) -m tools.stack up
+	@$(PYTHON) -m tools bases ensure
+	@$(PYTHON) -m tools stack up
 
 down: ## Stop the stack started by `make up`
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools.stack down
+	@$(PYTHON) -m tools stack down
 
 ps: ## Show the containers of the `make up` stack and their health
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools.stack ps
+	@$(PYTHON) -m tools stack ps
 
 logs: ## The last lines of every container's log in the `make up` stack
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools.stack logs
+	@$(PYTHON) -m tools stack logs
 
 swarm-up: bases ## Deploy task6 as the Swarm stack softy-pinko (a swarm is made if none), wait until healthy
-	@$(PYTHON) -m tools.swarm up
+	@$(PYTHON) -m tools swarm up
 
 swarm-down: bootstrap ## Remove the Swarm stack; leave the swarm only if swarm-up made it
-	@$(PYTHON) -m tools.swarm down
+	@$(PYTHON) -m tools swarm down
 
 swarm-ps: bootstrap ## Show the Swarm stack's services and the health of their tasks
-	@$(PYTHON) -m tools.swarm ps
+	@$(PYTHON) -m tools swarm ps
 
 test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
 	@$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -77,13 +77,13 @@ lint: bootstrap ## ruff, mypy, hadolint, shellcheck, zizmor, workflow schema, co
 	@tools/lint.sh
 
 loadtest: bases ## Locust against task6 (started if needed); fails when the round-robin is uneven
-	@$(PYTHON) -m tools.stack up --task task6
+	@$(PYTHON) -m tools stack up --task task6
 	@status=0; locust -f loadtest --config loadtest/locust.conf -H http://localhost:$(PROXY_PORT) || status=$$?; \
 	  echo "Locust report: reports/locust/report.html (CSV: reports/locust/stats_*.csv)"; exit $$status
 
 smoke: bases ## The curriculum's checks on one of this repository's tasks: what CI's check job runs (TASK=taskN)
 	@$(if $(TASK),,echo "make smoke: name the task: make smoke TASK=task4" >&2; exit 2)
-	@$(PYTHON) -m tools.check --tasks $(TASK) --output reports/check .
+	@$(PYTHON) -m tools check --tasks $(TASK) --output reports/check .
 
 e2e: bases ## Only the browser tests (headless Chromium; CHROMIUM=path or =playwright picks it)
 	@$(PYTHON) -m pytest -m browser $(PYTEST_ARGS)
@@ -96,34 +96,34 @@ act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RU
 
 bench: bases ## The proxy's cost, scaling, shipping a change, image sizes (BENCH=throughput|deploy|images)
 	@$(if $(filter all throughput,$(BENCH)),tools/bootstrap.sh --packages wrk)
-	@$(PYTHON) -m tools.bench --part $(BENCH)
+	@$(PYTHON) -m tools bench --part $(BENCH)
 
 cluster-up: bases ## task6 on a local Swarm of 3 engines in containers, via a registry (NODES=n)
 	@REPLICAS=$(if $(filter command line,$(origin REPLICAS)),$(REPLICAS),$(NODES)) \
-	  $(PYTHON) -m tools.cluster up
+	  $(PYTHON) -m tools cluster up
 
 cluster-ps: bootstrap ## The cluster's nodes, registry, back-end placement and each node's proxy URL
-	@$(PYTHON) -m tools.cluster ps
+	@$(PYTHON) -m tools cluster ps
 
 cluster-down: bootstrap ## Remove the cluster; nothing of it stays on the engine (base images aside)
-	@$(PYTHON) -m tools.cluster down
+	@$(PYTHON) -m tools cluster down
 
 cluster-deploy: bases ## task6 onto a real swarm: REGISTRY=host:port MANAGER=ssh://user@manager
-	@$(PYTHON) -m tools.cluster deploy
+	@$(PYTHON) -m tools cluster deploy
 
 lock: bootstrap ## Re-lock: Python from each requirements.in (UPGRADE=1: newest), base-image digests (online)
-	@$(PYTHON) -m tools.locks refresh $(if $(UPGRADE),--upgrade)
-	@$(PYTHON) -m tools.baseimages record
+	@$(PYTHON) -m tools lock refresh $(if $(UPGRADE),--upgrade)
+	@$(PYTHON) -m tools bases record
 
 audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying nothing was audited)
-	@$(PYTHON) -m tools.locks audit
+	@$(PYTHON) -m tools lock audit
 
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
-	@$(PYTHON) -m tools.sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
+	@$(PYTHON) -m tools sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
 check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, QUIET=1, OUTPUT=dir, LIST=1; REPOS="a b" or REPOS=@file: a table)
 	@$(if $(LIST)$(REPO)$(REPOS),,echo "make check: name the repository: make check REPO=path/to/repository (or REPOS=\"a b\")" >&2; exit 2)
-	@$(if $(LIST),$(PYTHON) -m tools.check --list,$(if $(REPOS),$(PYTHON) -m tools.check.batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(PYTHON) -m tools.check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
+	@$(if $(LIST),$(PYTHON) -m tools check --list,$(if $(REPOS),$(PYTHON) -m tools batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(PYTHON) -m tools check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

@@ -201,7 +201,8 @@ def test_a_release_that_never_turns_healthy_is_stopped_and_nothing_is_lost(relea
             [
                 sys.executable,
                 "-m",
-                "tools.stack",
+                "tools",
+                "stack",
                 "up",
                 "--task",
                 str(release.directory),

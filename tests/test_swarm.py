@@ -105,7 +105,7 @@ def test_swarm_up_on_a_taken_port_is_a_one_line_error(swarm_stack):
     port = swarm_stack.url.rsplit(":", 1)[1]  # the test stack's proxy holds it
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.swarm", "up", "--stack", "sp-test-taken"],
+        [sys.executable, "-m", "tools", "swarm", "up", "--stack", "sp-test-taken"],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -1,5 +1,5 @@
 """The project's own tooling: one package that `make`, the tests, the benchmarks and the load
-test all use. Run a tool as `python -m tools.<name>` (the Makefile does).
+test all use, and one command: `python -m tools SUBCOMMAND` (each make target calls it).
 
 - docker.py        the one runner and error type, `poll()`, the engine's answers as dataclasses
 - compose.py       ComposeProject, the one class that drives `docker compose`

@@ -12,7 +12,7 @@ tagged with its name), so a build a month later starts from the same bytes; the 
 their readable tags, which a stand-in can carry offline and a digest could not. `record`
 (run by `make lock`) pulls each base by its tag and writes its digest there.
 
-Usage: python -m tools.baseimages [ensure|list|status|runner|record]   (default: ensure)
+Usage: python -m tools bases [ensure|list|status|runner|record]   (default: ensure)
        runner: the stand-in for GitHub's runner that `make act RUNNER=standin` uses
 """
 
@@ -237,7 +237,7 @@ CMD ["nginx", "-g", "daemon off;"]
 
 
 # A stand-in for GitHub's `ubuntu-24.04` runner, for `make act RUNNER=standin`: no Dockerfile
-# names it, so it is built on demand (`python -m tools.baseimages runner`). Shaped like the
+# names it, so it is built on demand (`python -m tools bases runner`). Shaped like the
 # runner where this repo's jobs notice: a non-root `runner` user with passwordless sudo, a Python
 # that is not 3.11, git and make, the Docker CLI with Compose and Buildx (the engine is the
 # host's, through its socket), and no debootstrap, wrk or browser until a job installs them.
@@ -784,8 +784,26 @@ def ensure_all(bases: dict[str, list[Path]]) -> None:
     log(f"{len(bases)} base image(s) ready in {time.monotonic() - started:.1f}s")
 
 
+COMMANDS = {
+    "ensure": "every base the tasks use: pulled, or a stand-in built offline (the default)",
+    "list": "each base and the Dockerfiles that use it",
+    "status": "where each base came from: pulled, a stand-in, missing",
+    "runner": "the GitHub runner stand-in that `make act RUNNER=standin` uses",
+    "cluster": "the cluster's node and registry images",
+    "record": "each base's digest into tools/base-images.lock (online)",
+}
+
+
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "ensure"
+    parser = cli.parser(argv, "tools.baseimages", __doc__)
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="ensure",
+        choices=COMMANDS,
+        help="; ".join(f"{k}: {v}" for k, v in COMMANDS.items()),
+    )
+    command = parser.parse_args(argv[1:]).command
     bases = bases_in_repo()
     if command == "list":
         for reference, paths in sorted(bases.items()):
@@ -804,9 +822,6 @@ def main(argv: list[str]) -> int:
     if command == "record":
         record(bases)
         return 0
-    if command != "ensure":
-        print(__doc__, file=sys.stderr)
-        return 2
     ensure_all(bases)
     return 0
 

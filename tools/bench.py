@@ -29,7 +29,6 @@ curriculum image; a back-end's build cold and warm), and `make bench` all three.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -676,7 +675,7 @@ def interrupted(*_: object) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = cli.parser(argv, "tools.bench", (__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--part",
         choices=["all", "throughput", "deploy", "images"],

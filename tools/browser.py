@@ -9,7 +9,7 @@ A browser more than MAX_LAG major versions older than Playwright's Chromium is r
 Playwright drives Chromium through its DevTools protocol, which moves with every release, and
 such a browser fails in ways that look like a broken page. Newer is fine (that is Chrome stable).
 
-    python -m tools.browser     which browser the tests will run, and its version (installing
+    python -m tools browser     which browser the tests will run, and its version (installing
                                 Debian's chromium first when it must, as a browser test run does)
 """
 
@@ -150,6 +150,7 @@ def prepare() -> tuple[Browser, str]:
 
 
 def main(argv: list[str]) -> int:
+    cli.parser(argv, "tools.browser", __doc__).parse_args(argv[1:])
     print(prepare()[1], flush=True)
     return 0
 

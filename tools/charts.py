@@ -1,6 +1,6 @@
 """`make bench`'s figures as SVG charts, drawn with matplotlib, for BENCHMARKS.md.
 
-    python -m tools.charts [reports/bench.json]    redraw the charts of a saved run
+    python -m tools charts [reports/bench.json]    redraw the charts of a saved run
 
 Each bar is a median, and its whisker spans the run's min to max, as in the tables. The SVGs are
 written to docs/charts/ (committed: BENCHMARKS.md shows them) with fixed ids and no date, so
@@ -107,7 +107,15 @@ def draw(results: dict[str, Any]) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    source = Path(argv[1]) if len(argv) > 1 else REPO / "reports" / "bench.json"
+    parser = cli.parser(argv, "tools.charts", __doc__)
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        default=REPO / "reports" / "bench.json",
+        help="the benchmark's results (default: reports/bench.json)",
+    )
+    source = parser.parse_args(argv[1:]).source
     if not source.exists():
         raise ToolError(f"no {source}: run `make bench` first")
     for path in draw(json.loads(source.read_text())):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import traceback
@@ -10,6 +11,32 @@ from collections.abc import Callable
 from tools.docker import ToolError
 
 ISSUES = "https://github.com/softy-pinko/softy-pinko-docker/issues"
+
+
+def parser(argv: list[str], module: str, doc: str | None) -> argparse.ArgumentParser:
+    """A tool's argument parser, named as the person called it: `python -m tools SUBCOMMAND`
+    (the one command), an installed command's name, or `python -m tools.NAME`; its description
+    is the module's docstring.
+    Every option is parsed before anything starts, so `--help` anywhere starts nothing."""
+    name = os.path.basename(argv[0]) if argv else ""
+    if argv and argv[0].startswith("python -m "):
+        called = argv[0]
+    elif name and not name.endswith(".py"):  # an installed command: softy-pinko-check-batch
+        called = name
+    else:
+        called = f"python -m {module}"
+    return argparse.ArgumentParser(
+        prog=called, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def from_environment(name: str, default: int) -> int:
+    """An integer option's default: the environment variable make passes (NODES=3), else
+    `default`."""
+    value = os.environ.get(name) or str(default)
+    if not value.isdigit():
+        raise ToolError(f"{name}={value}: a whole number is needed")
+    return int(value)
 
 
 def run_main(

@@ -1,8 +1,8 @@
 """task6 on a local Swarm of several engines, each in its own container, fed by a registry.
 
-    python -m tools.cluster up [--nodes N]   nodes, registry, swarm, images pushed, stack deployed
-    python -m tools.cluster ps               nodes, where each replica runs, each node's proxy URL
-    python -m tools.cluster down             remove all of it; the host engine as it was found
+    python -m tools cluster up [--nodes N]   nodes, registry, swarm, images pushed, stack deployed
+    python -m tools cluster ps               nodes, where each replica runs, each node's proxy URL
+    python -m tools cluster down             remove all of it; the host engine as it was found
 
 Node i is the container softy-pinko-node-i, running dockerd (the docker:28-dind image online, a
 stand-in built from Debian's docker.io offline), on the bridge network softy-pinko-cluster, with
@@ -341,24 +341,49 @@ def down() -> None:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else ""
-    if command == "up":
-        up(int(os.environ.get("NODES") or 3), int(os.environ.get("REPLICAS") or 3))
-    elif command == "down":
+    parser = cli.parser(argv, "tools.cluster", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up_ = commands.add_parser("up", help="nodes, registry, swarm, images pushed, stack deployed")
+    up_.add_argument(
+        "--nodes",
+        type=int,
+        default=cli.from_environment("NODES", 3),
+        help="engines in the swarm (default: $NODES or 3)",
+    )
+    commands.add_parser("ps", help="nodes, where each replica runs, each node's proxy URL")
+    commands.add_parser("down", help="remove all of it; the host engine as it was found")
+    deploy_ = commands.add_parser("deploy", help="the same build, push and deploy, to a real swarm")
+    deploy_.add_argument(
+        "--registry",
+        default=os.environ.get("REGISTRY"),
+        help="host:port of a registry the swarm pulls from (default: $REGISTRY)",
+    )
+    deploy_.add_argument(
+        "--manager",
+        default=os.environ.get("MANAGER"),
+        help="ssh://user@manager, a manager node (default: $MANAGER)",
+    )
+    for command in (up_, deploy_):
+        command.add_argument(
+            "--replicas",
+            type=int,
+            default=cli.from_environment("REPLICAS", 3),
+            help="back-end replicas (default: $REPLICAS or 3)",
+        )
+    args = parser.parse_args(argv[1:])
+    if args.command == "up":
+        up(args.nodes, args.replicas)
+    elif args.command == "down":
         down()
-    elif command == "ps":
+    elif args.command == "ps":
         if not names():
             raise ToolError("no cluster: `make cluster-up` starts one")
         show(nodes())
-    elif command == "deploy":  # a real swarm: the same build, push and deploy
-        registry, manager = os.environ.get("REGISTRY"), os.environ.get("MANAGER")
-        if not registry or not manager:
-            raise ToolError("make cluster-deploy needs REGISTRY=host:port and MANAGER=ssh://...")
-        target = Target.real(registry, manager)
-        deploy(target, push_images(target), int(os.environ.get("REPLICAS") or 3))
     else:
-        print(__doc__, file=sys.stderr)
-        return 2
+        if not args.registry or not args.manager:
+            raise ToolError("make cluster-deploy needs REGISTRY=host:port and MANAGER=ssh://...")
+        target = Target.real(args.registry, args.manager)
+        deploy(target, push_images(target), args.replicas)
     return 0
 
 

@@ -6,9 +6,9 @@ its files). Images and .venv install the lock with `pip install --require-hashes
 that the lock does not name by hash is refused. pip-tools makes the locks because Dependabot
 recognises its output and recompiles a lock when it bumps a pin.
 
-    python -m tools.locks refresh [--upgrade]   re-resolve every lock from its input (online)
-    python -m tools.locks check                 every lock agrees with its input (offline)
-    python -m tools.locks audit                 pip-audit of every lock (online)
+    python -m tools lock refresh [--upgrade]   re-resolve every lock from its input (online)
+    python -m tools lock check                 every lock agrees with its input (offline)
+    python -m tools lock audit                 pip-audit of every lock (online)
 """
 
 from __future__ import annotations
@@ -204,15 +204,18 @@ def audit() -> int:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else ""
-    if command == "check":
+    parser = cli.parser(argv, "tools.locks", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("check", help="every lock matches its requirements.in (offline)")
+    refresh_ = commands.add_parser("refresh", help="lock again: Python and base-image digests")
+    refresh_.add_argument("--upgrade", action="store_true", help="the newest versions allowed")
+    commands.add_parser("audit", help="pip-audit of every lock (online)")
+    args = parser.parse_args(argv[1:])
+    if args.command == "check":
         return check()
-    if command == "refresh":
-        return refresh(upgrade="--upgrade" in argv[2:])
-    if command == "audit":
-        return audit()
-    print(__doc__, file=sys.stderr)
-    return 2
+    if args.command == "refresh":
+        return refresh(upgrade=args.upgrade)
+    return audit()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """A CycloneDX SBOM for each of the project's images: the Debian packages and the Python
 distributions inside, read from the image's files (nothing in the image is run).
 
-    python -m tools.sbom [taskN ...]    build the tasks' images (all by default), write
+    python -m tools sbom [taskN ...]    build the tasks' images (all by default), write
                                         reports/sbom/<image>.cdx.json, print a count per image
 
 An image's filesystem comes from `docker export` of a container that is created, never started:
@@ -217,7 +217,10 @@ def write(reference: str, context: str) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    tasks = argv[1:] or sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir())
+    parser = cli.parser(argv, "tools.sbom", __doc__)
+    parser.add_argument("tasks", nargs="*", metavar="TASK", help="default: every task")
+    asked = parser.parse_args(argv[1:]).tasks
+    tasks = asked or sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir())
     for task in tasks:
         if not (REPO / task).is_dir():
             raise ToolError(f"no task {task}: name one of task0 ... task6")

@@ -1,10 +1,10 @@
 """`make up`, `make down`, `make ps`, `make logs`: a task's stack as a Compose project.
 
 Usage:
-  python -m tools.stack up   [--task taskN|FOLDER] [--project NAME] [--replicas N]
-  python -m tools.stack down [--project NAME]
-  python -m tools.stack ps   [--project NAME]
-  python -m tools.stack logs [--project NAME]
+  python -m tools stack up   [--task taskN|FOLDER] [--project NAME] [--replicas N]
+  python -m tools stack down [--project NAME]
+  python -m tools stack ps   [--project NAME]
+  python -m tools stack logs [--project NAME]
 
 `up` starts a stopped stack and waits until it is healthy; on a stack that is running, it
 ships what changed without failing a request (tools/rollout.py).
@@ -12,7 +12,6 @@ ships what changed without failing a request (tools/rollout.py).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import sys
@@ -72,9 +71,7 @@ def command_down(project: ComposeProject) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli.parser(argv, "tools.stack", __doc__)
     parser.add_argument("command", choices=["up", "down", "ps", "logs"])
     parser.add_argument(
         "--task", default=None, help="default: the highest task with a compose file"

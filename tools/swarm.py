@@ -6,9 +6,9 @@ on the node itself (a node label), and `down` leaves the swarm only then, and on
 else runs on it.
 
 Usage:
-  python -m tools.swarm up   [--stack NAME] [--replicas N]
-  python -m tools.swarm down [--stack NAME]
-  python -m tools.swarm ps   [--stack NAME]
+  python -m tools swarm up   [--stack NAME] [--replicas N]
+  python -m tools swarm down [--stack NAME]
+  python -m tools swarm ps   [--stack NAME]
 
 Environment: PROXY_PORT (default 80), REPLICAS (default 2), SWARM_ADVERTISE_ADDR (default
 127.0.0.1: the swarm's control port listens on loopback only; give a routable address to let
@@ -17,7 +17,6 @@ other nodes join, see docs/swarm.md).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import socket
@@ -405,9 +404,7 @@ def print_ps(name: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = cli.parser(argv, "tools.swarm", __doc__)
     parser.add_argument("command", choices=["up", "down", "ps"])
     parser.add_argument("--stack", default=DEFAULT_STACK)
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")))

@@ -113,3 +113,44 @@ def test_a_batch_list_that_is_not_there_is_one_line(tmp_path):
         f"error: @{tmp_path}/cohort.txt: no file {tmp_path}/cohort.txt: REPOS=@file names a file "
         "listing the repositories, one a line\n"
     )
+
+
+# --- the project's one command -------------------------------------------------------------------
+SUBCOMMANDS = ["stack", "swarm", "cluster", "bases", "check", "batch", "bench", "charts", "lock",
+               "sbom", "browser"]  # fmt: skip
+HELP_ASKED = [
+    *([name, "--help"] for name in SUBCOMMANDS),
+    ["cluster", "up", "--nodes", "2", "--help"],  # documented, once ignored, and it started one
+    ["stack", "up", "--help"],
+    ["lock", "refresh", "--help"],
+    ["bases", "ensure", "--help"],
+]
+
+
+@pytest.fixture
+def nothing_may_start(tmp_path) -> tuple[dict[str, str], Path]:
+    """A PATH on which every program the tools start only writes its name to a log."""
+    bin_, log = tmp_path / "bin", tmp_path / "started.log"
+    bin_.mkdir()
+    programs = ["docker", "docker-compose", "pip", "pip3", "apt-get", "sudo", "debootstrap", "git",
+                "act", "locust", "wrk", "chromium", "google-chrome", "curl"]  # fmt: skip
+    for program in programs:
+        (bin_ / program).write_text(f'#!/bin/sh\necho "{program} $*" >> {log}\nexit 1\n')
+        (bin_ / program).chmod(0o755)
+    return {"PATH": f"{bin_}:/usr/bin:/bin"}, log
+
+
+def test_the_one_command_lists_every_subcommand():
+    said = run([sys.executable, "-m", "tools", "--help"], cwd=REPO)
+    assert said.stdout.startswith("usage: python -m tools ")
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in said.stdout, name
+
+
+@pytest.mark.parametrize("args", HELP_ASKED, ids=" ".join)
+def test_help_of_every_subcommand_starts_nothing(args, nothing_may_start):
+    env, log = nothing_may_start
+    said = run([sys.executable, "-m", "tools", *args], cwd=REPO, env=env, check=False)
+    assert said.returncode == 0, said.stderr
+    assert said.stdout.startswith(f"usage: python -m tools {args[0]}"), said.stdout
+    assert not log.exists(), f"--help started: {log.read_text()}"

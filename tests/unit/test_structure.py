@@ -36,8 +36,8 @@ OTHER_PROCESSES = {
     "tools/bench.py": "wrk, whose own CPU time wait4() reads",
     "tools/sbom.py": "`docker export`, hundreds of MB of tar streamed into tarfile",
     "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
-    "tests/test_deploy.py": "`python -m tools.stack`, exactly as `make up` runs it",
-    "tests/test_swarm.py": "`python -m tools.swarm`, exactly as `make swarm-up` runs it",
+    "tests/test_deploy.py": "`python -m tools stack`, exactly as `make up` runs it",
+    "tests/test_swarm.py": "`python -m tools swarm`, exactly as `make swarm-up` runs it",
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
     "tests/test_check.py": "`python -m tools.check`, interrupted mid-build by a signal",
@@ -107,11 +107,11 @@ def layout_entries() -> list[str]:
     block = readme.split("## Layout", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     paths, parents = [], []
     for line in block.splitlines()[1:]:
-        match = re.match(r"^([│ ]*)[├└]── (\S+)", line)
+        match = re.match(r"^([│ ]*)[├└]── ([^\s,]+(?:, [^\s,]+)*)", line)  # "lint.sh, act.sh"
         if not match:
             continue
         depth = len(match.group(1)) // 4
-        parents[depth:] = [match.group(2).rstrip("/")]
+        parents[depth:] = [match.group(2).split(",")[0].rstrip("/")]
         for name in match.group(2).split(","):  # "lint.sh, act.sh"
             paths.append("/".join([*parents[:depth], name.strip().rstrip("/")]))
     return paths

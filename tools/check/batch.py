@@ -13,7 +13,6 @@ Usage: python -m tools.check.batch [--timeout SECONDS] [--output DIR] REPO...
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import html
@@ -304,9 +303,7 @@ def write(rows: list[Row], output: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="softy-pinko-check-batch", description=__doc__.splitlines()[0]
-    )
+    parser = cli.parser(argv, "tools.check.batch", __doc__.splitlines()[0])
     parser.add_argument("repositories", nargs="+", help="folders, URLs, or @file (one a line)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per repository")
     parser.add_argument("--output", default="reports/check", help="where the table goes")
