@@ -38,6 +38,19 @@ class ToolError(Exception):
         self.details = details
 
 
+# What went wrong, so a caller catches the cause it can handle, not every failure.
+class TimedOut(ToolError):
+    """A command or a wait did not end in time."""
+
+
+class Missing(ToolError):
+    """What was asked for is not there: a program, an image."""
+
+
+class Refused(ToolError):
+    """A command ran and failed: the engine (or another tool) said no."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Completed:
     returncode: int
@@ -69,7 +82,9 @@ def run(
             env=({**os.environ, **env} if inherit_env else dict(env)) if env is not None else None,
         )
     except subprocess.TimeoutExpired:
-        raise ToolError(f"`{name}` did not finish in {timeout:.0f}s") from None
+        raise TimedOut(f"`{name}` did not finish in {timeout:.0f}s") from None
+    except FileNotFoundError as error:
+        raise Missing(f"`{name}` could not run: {error}") from None
     except OSError as error:
         raise ToolError(f"`{name}` could not run: {error}") from None
     # Decoded as they are: no newline translation, so an output can be checked byte for byte.
@@ -77,7 +92,7 @@ def run(
     stderr = proc.stderr.decode(errors="replace")
     if check and proc.returncode != 0:
         said = (stderr or stdout).strip().splitlines() or ["no output"]
-        raise ToolError(
+        raise Refused(
             f"`{name}` failed (exit {proc.returncode}): {said[-1][:400]}",
             details=stdout[-3000:] + stderr[-3000:],
         )
@@ -137,7 +152,7 @@ def poll(
 ) -> T:
     """Call `check` until it returns something truthy, and return that. An exception of a
     `retry_on` type counts as "not yet" (the last one is reported); any other ends the wait at
-    once. After `timeout` seconds: ToolError naming `what`."""
+    once. After `timeout` seconds: TimedOut naming `what`."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while True:
@@ -148,7 +163,7 @@ def poll(
         except retry_on as error:
             last = error
         if time.monotonic() > deadline:
-            raise ToolError(
+            raise TimedOut(
                 f"timed out after {timeout:.0f}s waiting for {what}"
                 + (f" (last error: {str(last).splitlines()[0]})" if last else "")
             )
@@ -314,7 +329,7 @@ def image(reference: str) -> Image | None:
 def image_id(reference: str) -> str:
     found = image(reference)
     if found is None:
-        raise ToolError(f"no image {reference}: build it first")
+        raise Missing(f"no image {reference}: build it first")
     return found.id
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from tools import baseimages, dockerfiles
 from tools.check import policy
 from tools.compose import ComposeProject
-from tools.docker import Completed, Container, ToolError, containers, docker, run
+from tools.docker import Completed, Container, TimedOut, ToolError, containers, docker, run
 
 LABEL = "org.softy-pinko.check.run"
 BUILD_TIMEOUT = float(os.environ.get("CHECK_BUILD_TIMEOUT", "600"))
@@ -247,7 +247,7 @@ class Sandbox:
                 env={**_clean_environment(self.home), "DOCKER_BUILDKIT": "0"},
                 inherit_env=False,
             )
-        except ToolError:
+        except TimedOut:
             return Build(False, tag, f"the build did not finish in {BUILD_TIMEOUT:.0f}s", 0.0)
         return Build(said.returncode == 0, tag, said.stdout + said.stderr, 0.0)
 
@@ -278,7 +278,7 @@ class Sandbox:
             said = dataclasses.replace(project, env=env).run(
                 "build", timeout=BUILD_TIMEOUT, check=False
             )
-        except ToolError:
+        except TimedOut:
             return Build(False, tag, f"the build did not finish in {BUILD_TIMEOUT:.0f}s", 0.0)
         return Build(said.returncode == 0, tag, said.stdout + said.stderr, 0.0)
 

@@ -12,7 +12,7 @@ from tools import dockerfiles
 from tools.check import running, steps
 from tools.check.registry import UNJUDGED, Context, Failed, check, quoted
 from tools.check.sandbox import RUN_TIMEOUT
-from tools.docker import ToolError
+from tools.docker import TimedOut
 
 # The statement's words each check comes from (docs/check.md's table), and when it only warns.
 STATEMENT = {
@@ -59,7 +59,7 @@ def prints_hello_world(ctx: Context) -> str:
     rel = f"{ctx.task}/Dockerfile"
     try:
         said = ctx.sandbox.run_to_end(ctx.state["image:task0"])
-    except ToolError:  # it did not end in time
+    except TimedOut:
         raise Failed(
             f"the container to print {quoted(steps.GREETING)} and end",
             f"it still ran after {RUN_TIMEOUT:.0f}s",
