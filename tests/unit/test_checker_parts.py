@@ -596,5 +596,5 @@ def test_which_service_plays_which_role(tmp_path, services, roles):
     from tools.check import composefile
 
     ctx = Context("task5", tmp_path, tmp_path, None)
-    ctx.state["model"] = {"services": services}
+    ctx.model = {"services": services}
     assert composefile.find_roles(ctx) == roles

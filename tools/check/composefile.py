@@ -45,13 +45,13 @@ def model(ctx: Context) -> str:
     itself, what Compose would read from outside the repository is refused."""
     path = ctx.folder / FILE
     try:
-        ctx.state["raw"] = files.compose_raw(path)
+        ctx.raw = files.compose_raw(path)
     except Exception as error:  # noqa: BLE001 - ruamel's errors share no base worth naming
-        said = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise Failed(
-            "YAML that Compose can read", said, "fix the YAML there", ctx.rel(path)
+            "YAML that Compose can read", reason, "fix the YAML there", ctx.rel(path)
         ) from None
-    refused = policy.before_reading(ctx.state["raw"], ctx.folder, ctx.root)
+    refused = policy.before_reading(ctx.raw, ctx.folder, ctx.root)
     if refused:
         raise refusal(ctx, refused)
     said = ctx.sandbox.compose_model(path)
@@ -63,12 +63,12 @@ def model(ctx: Context) -> str:
             "fix what Compose says; `docker compose config` in the task's folder shows it",
             ctx.rel(path),
         )
-    ctx.state["model"] = json.loads(said.stdout)
+    ctx.model = json.loads(said.stdout)
     return f"services: {listed(services(ctx))}"
 
 
 def services(ctx: Context) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = ctx.state["model"].get("services") or {}
+    found: dict[str, dict[str, Any]] = ctx.model.get("services") or {}
     return found
 
 
@@ -77,11 +77,11 @@ def line_of(ctx: Context, key: str) -> int | None:
     for part in key.replace("]", "").split("."):
         name, _, index = part.partition("[")
         parts += [name] + ([int(index)] if index else [])
-    return files.key_line(ctx.state["raw"], *parts)
+    return files.key_line(ctx.raw, *parts)
 
 
 def nothing_reaches_the_host(ctx: Context) -> str:
-    refused = policy.refusals(ctx.state["model"], ctx.state["raw"], ctx.folder, ctx.root)
+    refused = policy.refusals(ctx.model, ctx.raw, ctx.folder, ctx.root)
     if refused:
         raise refusal(ctx, refused)
     return "no privileges, host namespaces, devices or host paths"
@@ -154,7 +154,7 @@ def find_roles(ctx: Context) -> dict[str, str]:
 
 
 def role(ctx: Context, name: str) -> Role:
-    service_name = ctx.state["roles"][name]
+    service_name = ctx.roles[name]
     service = services(ctx)[service_name]
     context = _context(service)
     build = service.get("build") or {}
@@ -164,7 +164,7 @@ def role(ctx: Context, name: str) -> Role:
 
 def require_roles(ctx: Context, *roles: str, named: tuple[str, ...] = ()) -> str:
     """Each role has a service; those in `named` under the statement's own name for it."""
-    ctx.state["roles"] = found = find_roles(ctx)
+    ctx.roles = found = find_roles(ctx)
     names = list(services(ctx))
     for wanted in roles:
         if wanted not in found:
@@ -254,7 +254,7 @@ OFFICIAL = {"ubuntu", "nginx", "python", "debian", "alpine", "busybox"}
 
 
 def raw_service(ctx: Context, name: str) -> Any:
-    return (ctx.state["raw"].get("services") or {}).get(name) or {}
+    return (ctx.raw.get("services") or {}).get(name) or {}
 
 
 def builds_and_image(ctx: Context, name: str, image: str) -> str:
@@ -356,7 +356,7 @@ def only_the_proxy_publishes(ctx: Context) -> str:
     """The front-end's and the back-end's host mappings removed. A lone container port
     ("5252") is what the statement calls internal; Compose in fact publishes it on a random
     host port: a warning that says so."""
-    proxy = ctx.state["roles"]["proxy"]
+    proxy = ctx.roles["proxy"]
     lone = []
     for name in services(ctx):
         if name == proxy:
@@ -390,7 +390,7 @@ def only_the_proxy_publishes(ctx: Context) -> str:
 def depends_on(ctx: Context, *roles: str) -> str:
     """The statement asks for depends_on, not its direction: one of the services starts after
     the other."""
-    names = [ctx.state["roles"][r] for r in roles]
+    names = [ctx.roles[r] for r in roles]
     edges = [
         (n, d) for n in names for d in (services(ctx)[n].get("depends_on") or {}) if d in names
     ]
@@ -409,7 +409,7 @@ def depends_on(ctx: Context, *roles: str) -> str:
 def compose_names(ctx: Context, roles: tuple[str, ...]) -> str:
     """The containers are Compose's `<task>-<service>-<n>`, as the statement's sample shows them
     (its own service names): a recommendation, since the sample is an example output."""
-    raw = ctx.state["raw"]
+    raw = ctx.raw
     where = f"{ctx.task}/{FILE}"
     if raw.get("name") not in (None, ctx.task):
         raise Failed(
@@ -429,7 +429,7 @@ def compose_names(ctx: Context, roles: tuple[str, ...]) -> str:
                 where,
                 line_of(ctx, f"services.{name}.container_name"),
             )
-    names = [f"{ctx.task}-{ctx.state['roles'][r]}-1" for r in roles]
+    names = [f"{ctx.task}-{ctx.roles[r]}-1" for r in roles]
     expected = [f"{ctx.task}-{r}-1" for r in roles]
     if names != expected:
         raise Failed(

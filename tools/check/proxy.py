@@ -38,7 +38,7 @@ def routes(ctx: Context) -> str:
         raise Failed("a server listening on 80", "none", "listen 80; in the server block", rel)
     said = []
     for uri, role, port in ROUTES:
-        service = ctx.state["roles"][role]
+        service = ctx.roles[role]
         location = nginx.location_for(server, uri)
         if location is None:
             prefix = "/api" if role == "back-end" else "/"

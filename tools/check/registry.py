@@ -15,7 +15,11 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.check.sandbox import Sandbox, Stack
+    from tools.docker import Container
 
 CheckFunction = Callable[["Context"], "str | None"]
 
@@ -145,8 +149,24 @@ class Context:
     task: str
     root: Path  # the sandbox's copy of the repository
     original: Path  # the learner's repository itself: read (git), never written
-    sandbox: Any  # tools.check.sandbox.Sandbox
-    state: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sandbox: Sandbox
+    # What checks hand on to the checks that need them, each set by the one check named:
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # compose_file_exists: the YAML
+    model: dict[str, Any] = dataclasses.field(default_factory=dict)  # compose_reads_it: Compose's
+    roles: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> the learner's service
+    images: dict[str, str] = dataclasses.field(default_factory=dict)  # a build's name -> its tag
+    logs: dict[str, str] = dataclasses.field(default_factory=dict)  # a build's name -> its output
+    ports: dict[str, int] = dataclasses.field(default_factory=dict)  # a server -> its host port
+    servers: dict[str, Container] = dataclasses.field(default_factory=dict)  # a server started
+    stack_images: dict[str, str] = dataclasses.field(default_factory=dict)  # service -> its tag
+    started: Stack | None = None  # the task's stack, once it is up
+
+    @property
+    def stack(self) -> Stack:
+        """The stack a check needs (a check that reads it needs the one that starts it)."""
+        if self.started is None:
+            raise RuntimeError(f"{self.task}: a check read the stack before one started it")
+        return self.started
 
     @property
     def folder(self) -> Path:

@@ -25,8 +25,8 @@ def build(ctx: Context, context_rel: str, name: str) -> Build:
     context = ctx.folder / context_rel if context_rel else ctx.folder
     dockerfile = context / "Dockerfile"
     built: Build = ctx.sandbox.build(context, dockerfile, ctx.sandbox.tag(ctx.task, name))
-    ctx.state[f"image:{name}"] = built.tag
-    ctx.state[f"log:{name}"] = built.log
+    ctx.images[name] = built.tag
+    ctx.logs[name] = built.log
     if not built.ok:
         raise build_failure(ctx, dockerfile, built)
     return built
@@ -200,7 +200,7 @@ def _nginx_refuses(reason: str, file: str | None, line: int | None, hosts: list[
 def serve(ctx: Context, name: str, port: int) -> tuple[Container, int]:
     """Start the image built as `name` with `port` published; (container, host port)."""
     try:
-        started = ctx.sandbox.start(ctx.task, ctx.state[f"image:{name}"], port, name)
+        started = ctx.sandbox.start(ctx.task, ctx.images[name], port, name)
     except NotStarted as error:
         raise Failed(
             "the container to start",
@@ -208,16 +208,16 @@ def serve(ctx: Context, name: str, port: int) -> tuple[Container, int]:
             "fix the image's CMD: `docker run` of the image says the same",
         ) from None
     host_port = (started.ports.get(f"{port}/tcp") or [0])[0]
-    ctx.state[f"port:{name}"] = host_port
-    ctx.state[f"container:{name}"] = started
+    ctx.ports[name] = host_port
+    ctx.servers[name] = started
     return started, host_port
 
 
 def answer(ctx: Context, name: str, path: str, port: int, api: str | None = None) -> probes.Answer:
     """The answer of `path` on the server started as `name`, waited on only while one can
     still come: not once the container has exited, or its log says it listens elsewhere."""
-    container: Container = ctx.state[f"container:{name}"]
-    url = f"http://127.0.0.1:{ctx.state[f'port:{name}']}{path}"
+    container: Container = ctx.servers[name]
+    url = f"http://127.0.0.1:{ctx.ports[name]}{path}"
 
     def decided() -> str | None:
         return probes.exited([container]) or probes.listens_elsewhere(container, port)

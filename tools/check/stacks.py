@@ -44,7 +44,7 @@ def build_all(ctx: Context) -> str:
                 raise running.build_failure(ctx, dockerfile, result)
             built[key] = result.tag
         images[name] = built[key]
-    ctx.state["images"] = images
+    ctx.stack_images = images
     return f"built {len(built)} image(s)"
 
 
@@ -83,15 +83,13 @@ def config_loads(ctx: Context, name: str) -> str:
     found = composefile.role(ctx, name)
     assert found.dockerfile is not None  # role_files passed
     sources = steps.image_sources(ctx, found.dockerfile)
-    image = ctx.state["images"][found.service]
+    image = ctx.stack_images[found.service]
     return running.nginx_accepts(ctx, image, sources, sorted(services(ctx)))
 
 
 def up(ctx: Context, scale: dict[str, int] | None = None) -> Stack:
     try:
-        stack: Stack = ctx.sandbox.compose_up(
-            ctx.task, ctx.state["model"], ctx.state["images"], scale or {}
-        )
+        stack: Stack = ctx.sandbox.compose_up(ctx.task, ctx.model, ctx.stack_images, scale or {})
     except NotStarted as error:
         raise Failed(
             "the stack to start",
@@ -100,13 +98,13 @@ def up(ctx: Context, scale: dict[str, int] | None = None) -> Stack:
             f"{ctx.task}/{FILE}",
             details=error.output,
         ) from None
-    ctx.state["stack"] = stack
+    ctx.started = stack
     return stack
 
 
 def url_of(ctx: Context, name: str, target: int, path: str) -> str:
-    stack: Stack = ctx.state["stack"]
-    service = ctx.state["roles"].get(name, name)
+    stack = ctx.stack
+    service = ctx.roles.get(name, name)
     port = stack.port(service, target)
     if port is None:
         gone = probes.exited(ctx.sandbox.stack_containers(stack.project))
@@ -130,7 +128,7 @@ def wait(ctx: Context, url: str, what: str) -> probes.Answer:
     """The answer, waited on while it can still come: not once a container of the stack has
     exited (its log's last error is the reason), a back-end listens elsewhere than 0.0.0.0:5252
     (its own log says so), or the front-end's Nginx listens elsewhere than 9000."""
-    stack: Stack = ctx.state["stack"]
+    stack = ctx.stack
     said = probes.wait_answer(url, running.WAIT, lambda: decided(ctx, stack))
     if isinstance(said, str):
         raise Failed(
@@ -148,7 +146,7 @@ def decided(ctx: Context, stack: Stack) -> str | None:
     gone = probes.exited(containers)
     if gone:
         return gone
-    back_end = ctx.state["roles"].get("back-end")
+    back_end = ctx.roles.get("back-end")
     for container in (c for c in containers if c.service == back_end):
         elsewhere = probes.listens_elsewhere(container, 5252)
         if elsewhere:
@@ -168,7 +166,7 @@ def front_end_ports(ctx: Context) -> list[int]:
 
 def browser_ports(ctx: Context) -> dict[int, int]:
     """Each host port the learner's file publishes -> where the checker published it."""
-    stack: Stack = ctx.state["stack"]
+    stack = ctx.stack
     ports: dict[int, int] = {}
     for name, service in services(ctx).items():
         for port in service.get("ports") or []:

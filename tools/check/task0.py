@@ -58,7 +58,7 @@ def builds(ctx: Context) -> str:
 def prints_hello_world(ctx: Context) -> str:
     rel = f"{ctx.task}/Dockerfile"
     try:
-        said = ctx.sandbox.run_to_end(ctx.state["image:task0"])
+        said = ctx.sandbox.run_to_end(ctx.images["task0"])
     except TimedOut:
         raise Failed(
             f"the container to print {quoted(steps.GREETING)} and end",
@@ -89,7 +89,7 @@ def greets_while_building(ctx: Context) -> bool:
     """A RUN step prints the greeting: the build printed it, or would have, since a step the
     engine took from its cache prints nothing the second time (dockerfile_exists, which this
     check needs through builds, has read the file)."""
-    if steps.GREETING in build_output(ctx.state.get("log:task0", "")):
+    if steps.GREETING in build_output(ctx.logs.get("task0", "")):
         return True
     return any(
         i.keyword == "RUN" and steps.GREETING in " ".join((i.value, *i.heredocs))

@@ -164,7 +164,7 @@ def front_end_builds(ctx: Context) -> str:
 )
 def front_end_config_loads(ctx: Context) -> str:
     sources = steps.image_sources(ctx, ctx.folder / "front-end/Dockerfile")
-    return running.nginx_accepts(ctx, ctx.state["image:front-end"], sources, [])
+    return running.nginx_accepts(ctx, ctx.images["front-end"], sources, [])
 
 
 @check(

@@ -159,7 +159,7 @@ check(
     runs_containers=True,
 )
 def back_end_allows_the_page_s_origin(ctx: Context) -> str:
-    url = f"http://127.0.0.1:{ctx.state['port:back-end']}/api/hello"
+    url = f"http://127.0.0.1:{ctx.ports['back-end']}/api/hello"
     said = probes.get(url, headers={"Origin": ORIGIN})
     allowed = said.headers.get("access-control-allow-origin")
     if allowed not in ("*", ORIGIN):
@@ -206,7 +206,7 @@ check(
     runs_containers=True,
 )
 def page_shows_the_api_s_answer(ctx: Context) -> str:
-    ports = {9000: ctx.state["port:front-end"], 5252: ctx.state["port:back-end"]}
+    ports = {9000: ctx.ports["front-end"], 5252: ctx.ports["back-end"]}
     return running.page_shows(
         ctx, "http://localhost:9000/", ports, steps.GREETING, ctx.folder / "front-end"
     )

@@ -181,7 +181,7 @@ def stack_starts(ctx: Context) -> str:
     runs_containers=True,
 )
 def page_shows_the_api_s_answer(ctx: Context) -> str:
-    service = ctx.state["roles"]["front-end"]
+    service = ctx.roles["front-end"]
     target = next(
         p["target"] for p in composefile.ports(ctx, service) if p.get("published") == "9000"
     )

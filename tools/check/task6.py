@@ -224,7 +224,7 @@ def front_end_config_loads(ctx: Context) -> str:
 def two_back_ends_start(ctx: Context) -> str:
     stack = stacks.up(ctx, {"back-end": 2})
     stacks.wait(ctx, stacks.url_of(ctx, "proxy", 80, "/"), "the proxy")
-    counts = {s: len(stack.service(ctx.state["roles"][s])) for s in ROLES}
+    counts = {s: len(stack.service(ctx.roles[s])) for s in ROLES}
     if counts["back-end"] != 2:
         raise Failed(
             "2 back-end containers",
@@ -261,7 +261,7 @@ def page_shows_the_api_s_answer(ctx: Context) -> str:
     runs_containers=True,
 )
 def both_back_ends_answer_in_turn(ctx: Context) -> str:
-    stack = ctx.state["stack"]
+    stack = ctx.stack
     replicas = ctx.sandbox.stack_containers(stack.project)
     back_ends = [c for c in replicas if c.service == "back-end"]
     short = {c.name: f"{c.number}" for c in back_ends}
