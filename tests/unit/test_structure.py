@@ -146,3 +146,19 @@ def test_the_readme_layout_lists_every_tool_and_top_level_entry():
     }
     assert top <= {p.split("/")[0] for p in listed}, f"not in the Layout: {top - listed}"
     assert tools <= listed, f"tools not in the Layout: {sorted(tools - listed)}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "tools/check").glob("task[0-9].py")), ids=lambda p: p.name
+)
+def test_a_check_names_what_it_needs_by_reference(path):
+    """check50's way: `needs=(dockerfile_exists,)`, the function itself, which a reader (and
+    an editor) can follow; a string only the registry could resolve would drift unseen."""
+    strings = [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.keyword) and node.arg == "needs"
+        for item in ast.walk(node.value)
+        if isinstance(item, ast.Constant) and isinstance(item.value, str)
+    ]
+    assert not strings, f"a need named by a string: {strings}"

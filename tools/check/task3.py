@@ -146,7 +146,7 @@ check(
 )(task2.back_end_builds)
 check(
     "the back-end answers GET /api/hello on 5252",
-    needs=("back_end_builds",),
+    needs=(task2.back_end_builds,),
     runs_containers=True,
     task="task3",
     name="back_end_answers_hello_world",
@@ -155,7 +155,7 @@ check(
 
 @check(
     "the back-end's answer carries CORS headers for the page's origin",
-    needs=("back_end_answers_hello_world",),
+    needs=(task2.back_end_answers_hello_world,),
     runs_containers=True,
 )
 def back_end_allows_the_page_s_origin(ctx: Context) -> str:
@@ -181,14 +181,14 @@ check(
 )(task2.front_end_builds)
 check(
     "Nginx accepts the front-end's config (nginx -t in its image)",
-    needs=("front_end_builds",),
+    needs=(task2.front_end_builds,),
     runs_containers=True,
     task="task3",
     name="front_end_config_loads",
 )(task2.front_end_config_loads)
 check(
     "the front-end serves the page on 9000",
-    needs=("front_end_config_loads", config_serves_the_site),
+    needs=(task2.front_end_config_loads, config_serves_the_site),
     runs_containers=True,
     task="task3",
     name="page_served_on_9000",
@@ -198,8 +198,8 @@ check(
 @check(
     "in a browser, the page shows the back-end's answer in #dynamic-content",
     needs=(
-        "back_end_answers_hello_world",
-        "page_served_on_9000",
+        task2.back_end_answers_hello_world,
+        task2.page_served_on_9000,
         page_has_dynamic_content,
         script_fetches_the_api,
     ),

@@ -52,19 +52,19 @@ check("task4/docker-compose.yml exists", task="task4", name="compose_file_exists
 )
 check(
     "Compose reads it (docker compose config)",
-    needs=("compose_file_exists",),
+    needs=(composefile.compose_file,),
     task="task4",
     name="compose_reads_it",
 )(composefile.model)
 check(
     "nothing in it reaches the host (the checker runs nothing that would)",
-    needs=("compose_reads_it",),
+    needs=(composefile.model,),
     task="task4",
     name="nothing_reaches_the_host",
 )(composefile.nothing_reaches_the_host)
 
 
-@check("a back-end and a front-end service (their names are yours)", needs=("compose_reads_it",))
+@check("a back-end and a front-end service (their names are yours)", needs=(composefile.model,))
 def back_end_and_front_end_services(ctx: Context) -> str:
     return composefile.require_roles(ctx, *ROLES)
 
@@ -148,7 +148,7 @@ def container_names(ctx: Context) -> str:
 
 check(
     "`docker-compose up` builds every image",
-    needs=("nothing_reaches_the_host", dockerfiles_found),
+    needs=(composefile.nothing_reaches_the_host, dockerfiles_found),
     runs_containers=True,
     task="task4",
     name="images_build",
@@ -157,7 +157,7 @@ check(
 
 @check(
     "Nginx accepts the front-end's config (nginx -t in its image)",
-    needs=("images_build",),
+    needs=(stacks.build_all,),
     runs_containers=True,
 )
 def front_end_config_loads(ctx: Context) -> str:
@@ -166,7 +166,7 @@ def front_end_config_loads(ctx: Context) -> str:
 
 @check(
     "`docker-compose up` starts the stack, and the back-end answers",
-    needs=("images_build", ports_5252_and_9000),
+    needs=(stacks.build_all, ports_5252_and_9000),
     runs_containers=True,
 )
 def stack_starts(ctx: Context) -> str:

@@ -66,20 +66,20 @@ check("task5/docker-compose.yml exists", task="task5", name="compose_file_exists
 )
 check(
     "Compose reads it (docker compose config)",
-    needs=("compose_file_exists",),
+    needs=(composefile.compose_file,),
     task="task5",
     name="compose_reads_it",
 )(composefile.model)
 check(
     "nothing in it reaches the host (the checker runs nothing that would)",
-    needs=("compose_reads_it",),
+    needs=(composefile.model,),
     task="task5",
     name="nothing_reaches_the_host",
 )(composefile.nothing_reaches_the_host)
 
 
 @check(
-    "a back-end and a front-end service, and a new service named proxy", needs=("compose_reads_it",)
+    "a back-end and a front-end service, and a new service named proxy", needs=(composefile.model,)
 )
 def services_named(ctx: Context) -> str:
     return composefile.require_roles(ctx, *ROLES, named=("proxy",))
@@ -159,7 +159,7 @@ def page_calls_relative_api(ctx: Context) -> str:
 
 check(
     "`docker-compose up` builds every image",
-    needs=("nothing_reaches_the_host", dockerfiles_found),
+    needs=(composefile.nothing_reaches_the_host, dockerfiles_found),
     runs_containers=True,
     task="task5",
     name="images_build",
@@ -168,7 +168,7 @@ check(
 
 @check(
     "Nginx accepts the proxy's config (nginx -t in its image)",
-    needs=("images_build", proxy_files),
+    needs=(stacks.build_all, proxy_files),
     runs_containers=True,
 )
 def proxy_config_loads(ctx: Context) -> str:
@@ -177,7 +177,7 @@ def proxy_config_loads(ctx: Context) -> str:
 
 @check(
     "Nginx accepts the front-end's config (nginx -t in its image)",
-    needs=("images_build",),
+    needs=(stacks.build_all,),
     runs_containers=True,
 )
 def front_end_config_loads(ctx: Context) -> str:

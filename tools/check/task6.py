@@ -85,21 +85,19 @@ check("task6/docker-compose.yml exists", task="task6", name="compose_file_exists
 )
 check(
     "Compose reads it (docker compose config)",
-    needs=("compose_file_exists",),
+    needs=(composefile.compose_file,),
     task="task6",
     name="compose_reads_it",
 )(composefile.model)
 check(
     "nothing in it reaches the host (the checker runs nothing that would)",
-    needs=("compose_reads_it",),
+    needs=(composefile.model,),
     task="task6",
     name="nothing_reaches_the_host",
 )(composefile.nothing_reaches_the_host)
 
 
-@check(
-    "the back-end service is named back-end, as the command assumes", needs=("compose_reads_it",)
-)
+@check("the back-end service is named back-end, as the command assumes", needs=(composefile.model,))
 def back_end_named_back_end(ctx: Context) -> str:
     return composefile.require_roles(ctx, "back-end", named=("back-end",))
 
@@ -191,7 +189,7 @@ def page_calls_relative_api(ctx: Context) -> str:
 
 check(
     "`docker-compose up` builds every image",
-    needs=("nothing_reaches_the_host", dockerfiles_found),
+    needs=(composefile.nothing_reaches_the_host, dockerfiles_found),
     runs_containers=True,
     task="task6",
     name="images_build",
@@ -200,7 +198,7 @@ check(
 
 @check(
     "Nginx accepts the proxy's config (nginx -t in its image)",
-    needs=("images_build", proxy_files),
+    needs=(stacks.build_all, proxy_files),
     runs_containers=True,
 )
 def proxy_config_loads(ctx: Context) -> str:
@@ -209,7 +207,7 @@ def proxy_config_loads(ctx: Context) -> str:
 
 @check(
     "Nginx accepts the front-end's config (nginx -t in its image)",
-    needs=("images_build",),
+    needs=(stacks.build_all,),
     runs_containers=True,
 )
 def front_end_config_loads(ctx: Context) -> str:
