@@ -154,3 +154,16 @@ def test_help_of_every_subcommand_starts_nothing(args, nothing_may_start):
     assert said.returncode == 0, said.stderr
     assert said.stdout.startswith(f"usage: python -m tools {args[0]}"), said.stdout
     assert not log.exists(), f"--help started: {log.read_text()}"
+
+
+def test_without_an_engine_or_docker_itself_it_says_which(nothing_may_start, tmp_path):
+    env, log = nothing_may_start  # a `docker` that answers nothing: no engine
+    said = checker("--output", str(tmp_path / "out"), str(REPO), env=env)
+    assert said.returncode == 2 and said.stderr == (
+        "python -m tools.check: the checker needs a running Docker Engine (`docker info` "
+        "failed): start it, or set DOCKER_HOST to one\n"
+    )
+    said = checker("--output", str(tmp_path / "out"), str(REPO), env={"PATH": str(tmp_path)})
+    assert said.returncode == 2 and said.stderr == (
+        "python -m tools.check: the checker needs Docker: no `docker` command here; install it\n"
+    )

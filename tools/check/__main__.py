@@ -183,7 +183,7 @@ def writable(folder: Path, said: Words) -> Path:
 def what_to_check(args: argparse.Namespace, said: Words) -> tuple[Path, list[str], Path]:
     """The repository, the tasks and the results folder asked for, each checked before any work
     starts; then that an engine answers."""
-    from tools.docker import run
+    from tools.docker import Missing, run
 
     if not args.path:
         raise UsageError(f"name the repository to check: {said.repository}")
@@ -194,11 +194,14 @@ def what_to_check(args: argparse.Namespace, said: Words) -> tuple[Path, list[str
     tasks = tasks_asked(args.tasks, said)
     output = Path(args.output).expanduser() if args.output else default_output(original.resolve())
     writable(output, said)
-    engine = run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=30)
+    try:
+        engine = run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=30)
+    except Missing:
+        raise UsageError("the checker needs Docker: no `docker` command here; install it") from None
     if engine.returncode != 0:
         raise UsageError(
-            "the checker needs a running Docker Engine (`docker info` failed): start one "
-            f"(or check only the files: {said.files_only})"
+            "the checker needs a running Docker Engine (`docker info` failed): start it, or "
+            "set DOCKER_HOST to one"
         )
     return original, tasks, output
 
