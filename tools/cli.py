@@ -13,20 +13,26 @@ from tools.docker import ToolError
 ISSUES = "https://github.com/softy-pinko/softy-pinko-docker/issues"
 
 
+def called_as(argv0: str, module: str) -> str:
+    """The command as the person typed it: `python -m tools SUBCOMMAND` (the one command), an
+    installed command's name (softy-pinko-check), else `python -m MODULE`."""
+    name = os.path.basename(argv0)
+    if argv0.startswith("python -m "):
+        return argv0
+    if name and not name.endswith(".py"):
+        return name
+    return f"python -m {module}"
+
+
 def parser(argv: list[str], module: str, doc: str | None) -> argparse.ArgumentParser:
     """A tool's argument parser, named as the person called it: `python -m tools SUBCOMMAND`
     (the one command), an installed command's name, or `python -m tools.NAME`; its description
     is the module's docstring.
     Every option is parsed before anything starts, so `--help` anywhere starts nothing."""
-    name = os.path.basename(argv[0]) if argv else ""
-    if argv and argv[0].startswith("python -m "):
-        called = argv[0]
-    elif name and not name.endswith(".py"):  # an installed command: softy-pinko-check-batch
-        called = name
-    else:
-        called = f"python -m {module}"
     return argparse.ArgumentParser(
-        prog=called, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=called_as(argv[0] if argv else "", module),
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 

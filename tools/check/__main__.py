@@ -66,8 +66,9 @@ def words(argv0: str) -> Words:
         return Words(
             "make check", "make check REPO=path/to/repository", "TASKS", "FILES_ONLY=1", "OUTPUT"
         )
-    name = Path(argv0).name
-    command = "python -m tools.check" if name in ("__main__.py", "-m", "") else name
+    from tools.cli import called_as
+
+    command = called_as(argv0, "tools.check")
     return Words(command, f"{command} PATH", "--tasks", "--files-only", "--output")
 
 
