@@ -6,6 +6,8 @@ SHELL := /bin/bash
 
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
+# The project's one command (src/softy_pinko_docker): every target below is a call of it.
+SOFTY  := $(PYTHON) -m softy_pinko_docker
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Compose and the CLI: no "What's next" hints or pulls from a registry that is not there.
 export DOCKER_CLI_HINTS := false
@@ -37,35 +39,35 @@ bootstrap: ## Install host packages, .venv and the Compose plugin (idempotent)
 	@tools/bootstrap.sh
 
 bases: bootstrap ## Pull every base image, or build a cached stand-in when offline
-	@$(PYTHON) -m tools bases ensure
+	@$(SOFTY) bases ensure
 
-# A stack needs no package from the lock (tools/ starts it with the standard library): on a new
+# A stack needs no package from the lock (the package starts it with the standard library): on a new
 # machine `make up` and `make down` do not wait for the test and lint tools to install.
 up: ## Build and start the most complete stack, wait until healthy, print its URLs
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools bases ensure
-	@$(PYTHON) -m tools stack up
+	@$(SOFTY) bases ensure
+	@$(SOFTY) stack up
 
 down: ## Stop the stack started by `make up`
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools stack down
+	@$(SOFTY) stack down
 
 ps: ## Show the containers of the `make up` stack and their health
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools stack ps
+	@$(SOFTY) stack ps
 
 logs: ## The last lines of every container's log in the `make up` stack
 	@tools/bootstrap.sh --bare
-	@$(PYTHON) -m tools stack logs
+	@$(SOFTY) stack logs
 
 swarm-up: bases ## Deploy task6 as the Swarm stack softy-pinko (a swarm is made if none), wait until healthy
-	@$(PYTHON) -m tools swarm up
+	@$(SOFTY) swarm up
 
 swarm-down: bootstrap ## Remove the Swarm stack; leave the swarm only if swarm-up made it
-	@$(PYTHON) -m tools swarm down
+	@$(SOFTY) swarm down
 
 swarm-ps: bootstrap ## Show the Swarm stack's services and the health of their tasks
-	@$(PYTHON) -m tools swarm ps
+	@$(SOFTY) swarm ps
 
 test: bases ## Run the whole test suite (unit, containers, compose, browser, load)
 	@$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -77,13 +79,13 @@ lint: bootstrap ## ruff, mypy, hadolint, shellcheck, zizmor, workflow schema, co
 	@tools/lint.sh
 
 loadtest: bases ## Locust against task6 (started if needed); fails when the round-robin is uneven
-	@$(PYTHON) -m tools stack up --task task6
+	@$(SOFTY) stack up --task task6
 	@status=0; locust -f loadtest --config loadtest/locust.conf -H http://localhost:$(PROXY_PORT) || status=$$?; \
 	  echo "Locust report: reports/locust/report.html (CSV: reports/locust/stats_*.csv)"; exit $$status
 
 smoke: bases ## The curriculum's checks on one of this repository's tasks: what CI's check job runs (TASK=taskN)
 	@$(if $(TASK),,echo "make smoke: name the task: make smoke TASK=task4" >&2; exit 2)
-	@$(PYTHON) -m tools check --tasks $(TASK) --output reports/check .
+	@$(SOFTY) check --tasks $(TASK) --output reports/check .
 
 e2e: bases ## Only the browser tests (headless Chromium; CHROMIUM=path or =playwright picks it)
 	@$(PYTHON) -m pytest -m browser $(PYTEST_ARGS)
@@ -96,34 +98,34 @@ act: bootstrap ## The GitHub Actions workflow, locally and offline (JOB=name, RU
 
 bench: bases ## The proxy's cost, scaling, shipping a change, image sizes (BENCH=throughput|deploy|images)
 	@$(if $(filter all throughput,$(BENCH)),tools/bootstrap.sh --packages wrk)
-	@$(PYTHON) -m tools bench --part $(BENCH)
+	@$(SOFTY) bench --part $(BENCH)
 
 cluster-up: bases ## task6 on a local Swarm of 3 engines in containers, via a registry (NODES=n)
 	@REPLICAS=$(if $(filter command line,$(origin REPLICAS)),$(REPLICAS),$(NODES)) \
-	  $(PYTHON) -m tools cluster up
+	  $(SOFTY) cluster up
 
 cluster-ps: bootstrap ## The cluster's nodes, registry, back-end placement and each node's proxy URL
-	@$(PYTHON) -m tools cluster ps
+	@$(SOFTY) cluster ps
 
 cluster-down: bootstrap ## Remove the cluster; nothing of it stays on the engine (base images aside)
-	@$(PYTHON) -m tools cluster down
+	@$(SOFTY) cluster down
 
 cluster-deploy: bases ## task6 onto a real swarm: REGISTRY=host:port MANAGER=ssh://user@manager
-	@$(PYTHON) -m tools cluster deploy
+	@$(SOFTY) cluster deploy
 
 lock: bootstrap ## Re-lock: Python from each requirements.in (UPGRADE=1: newest), base-image digests (online)
-	@$(PYTHON) -m tools lock refresh $(if $(UPGRADE),--upgrade)
-	@$(PYTHON) -m tools bases record
+	@$(SOFTY) lock refresh $(if $(UPGRADE),--upgrade)
+	@$(SOFTY) bases record
 
 audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying nothing was audited)
-	@$(PYTHON) -m tools lock audit
+	@$(SOFTY) lock audit
 
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
-	@$(PYTHON) -m tools sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
+	@$(SOFTY) sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
 check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, QUIET=1, OUTPUT=dir, LIST=1; REPOS="a b" or REPOS=@file: a table)
 	@$(if $(LIST)$(REPO)$(REPOS),,echo "make check: name the repository: make check REPO=path/to/repository (or REPOS=\"a b\")" >&2; exit 2)
-	@$(if $(LIST),$(PYTHON) -m tools check --list,$(if $(REPOS),$(PYTHON) -m tools batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(PYTHON) -m tools check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
+	@$(if $(LIST),$(SOFTY) check --list,$(if $(REPOS),$(SOFTY) batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(SOFTY) check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

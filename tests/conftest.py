@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from softy_pinko_docker import REPO, browser, stack
+from softy_pinko_docker.compose import ComposeProject, copy_task, free_port
+from softy_pinko_docker.docker import ToolError, remove_images
 from support import CHROMIUM_ARGS
-from tools import REPO, browser, stack
-from tools.compose import ComposeProject, copy_task, free_port
-from tools.docker import ToolError, remove_images
 
 
 def pytest_runtest_makereport(item, call):
@@ -35,7 +35,7 @@ def pytest_collection_finish(session):
 
 @pytest.fixture(scope="session")
 def chromium(tmp_path_factory):
-    """The browser tools/browser.py chooses, headless, driven by Playwright."""
+    """The browser browser.py chooses, headless, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
     chosen = browser.choose()

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import requests
 
-from tools import REPO, browser
-from tools.check.__main__ import main as check_main
-from tools.docker import (
+from softy_pinko_docker import REPO, browser
+from softy_pinko_docker.check.__main__ import main as check_main
+from softy_pinko_docker.docker import (
     Container,
     build,
     container,
@@ -79,7 +79,7 @@ def image_size_mb(reference: str) -> float:
 def wait_until(
     predicate: Callable[[], T | None], timeout: float, what: str, interval: float = 0.2
 ) -> T:
-    """tools.docker.poll for tests: any exception in `predicate` counts as "not yet"."""
+    """docker.poll for tests: any exception in `predicate` counts as "not yet"."""
     return poll(predicate, timeout=timeout, what=what, interval=interval, retry_on=(Exception,))
 
 
@@ -138,7 +138,7 @@ def json_body(response: requests.Response) -> dict[str, Any]:
 
 
 # --- browser ----------------------------------------------------------------------------------
-# Debian's chromium, a Chrome, or Playwright's own build: tools/browser.py chooses (CHROMIUM=...).
+# Debian's chromium, a Chrome, or Playwright's own build: browser.py chooses (CHROMIUM=...).
 CHROMIUM_ARGS = browser.CHROMIUM_ARGS
 
 
@@ -182,7 +182,39 @@ def checker(
     if files_only:
         code = check_main(["softy-pinko-check", *args, str(root)])
     else:
-        said = run([sys.executable, "-m", "tools.check", *args, str(root)], timeout=1200,
-                   check=False, cwd=REPO)  # fmt: skip
+        said = run([sys.executable, "-m", "softy_pinko_docker.check", *args, str(root)],
+                   timeout=1200, check=False, cwd=REPO)  # fmt: skip
         code = said.returncode
     return code, json.loads((output / "results.json").read_text())
+
+
+# --- the checker's command -------------------------------------------------------------------
+def mistakes(
+    tmp_path: Path, command: str = "python -m softy_pinko_docker.check"
+) -> dict[str, tuple[list[str], str]]:
+    """A user's mistakes in running the checker: its arguments, and what the one line says."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a repository\n")
+    return {
+        "no repository": (
+            [],
+            f"name the repository to check: {command} PATH",
+        ),
+        "a folder that is not there": (["nowhere"], f"nowhere does not exist: {command}"),
+        "a file": (
+            [str(a_file)],
+            f"notes.txt is not a folder: {command} PATH",
+        ),
+        "a task that is not one": (
+            ["--tasks", "task0,task9", str(REPO)],
+            "no task task9: --tasks takes task0, task1, task2, task3, task4, task5, task6",
+        ),
+        "results where nothing can be written": (
+            ["--output", str(a_file / "out"), str(REPO)],
+            f"--output {a_file / 'out'}: results cannot be written there",
+        ),
+        "an option that is not one": (
+            ["--bogus", str(REPO)],
+            f"unrecognized arguments: --bogus (see {command} --help)",
+        ),
+    }

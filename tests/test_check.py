@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, checker, screenshot
-from tools.check import TASKS
-from tools.check.__main__ import main
-from tools.docker import docker, poll, run
+from softy_pinko_docker.__main__ import SUBCOMMANDS
+from softy_pinko_docker.check import TASKS
+from softy_pinko_docker.check.__main__ import main
+from softy_pinko_docker.docker import docker, poll, run
+from support import REPO, checker, mistakes, screenshot
 
 pytestmark = pytest.mark.docker
 
@@ -68,7 +69,7 @@ def engine_state() -> dict[str, set[str]]:
 def test_this_repository_passes_every_check(tmp_path):
     before = engine_state()
     said = run(
-        [sys.executable, "-m", "tools.check", "--output", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "softy_pinko_docker.check", "--output", str(tmp_path), str(REPO)],
         timeout=900,
         check=False,
         cwd=REPO,
@@ -590,7 +591,7 @@ def test_a_run_stopped_mid_build_leaves_the_engine_as_it_found_it(signum, tmp_pa
     marker = f"sleep 3{time.time_ns() % 1000:03d}"  # a step no cache holds
     edit(root / "task0/Dockerfile", "USER 65534:65534", f"RUN {marker}\nUSER 65534:65534")
     before = engine_state()
-    command = [sys.executable, "-m", "tools.check", "--tasks", "task0", "--output",
+    command = [sys.executable, "-m", "softy_pinko_docker.check", "--tasks", "task0", "--output",
                str(tmp_path / "out"), str(root)]  # fmt: skip
     with started(command) as checker:
         poll(
@@ -601,7 +602,7 @@ def test_a_run_stopped_mid_build_leaves_the_engine_as_it_found_it(signum, tmp_pa
         checker.send_signal(signum)
         output, _ = checker.communicate(timeout=60)
     assert checker.returncode == 130, output.decode()
-    assert b"python -m tools.check: interrupted" in output
+    assert b"python -m softy_pinko_docker.check: interrupted" in output
     poll(
         lambda: engine_state() == before,
         timeout=30,
@@ -615,8 +616,8 @@ def test_a_run_stopped_while_its_stack_runs_leaves_the_engine_as_it_found_it(tmp
     root = copy_of(tmp_path, ["task4"])
     before = engine_state()
     run_id = f"t{time.time_ns() % 10**8}"
-    command = [sys.executable, "-m", "tools.check", "--run-id", run_id, "--tasks", "task4",
-               "--output", str(tmp_path / "out"), str(root)]  # fmt: skip
+    command = [sys.executable, "-m", "softy_pinko_docker.check", "--run-id", run_id,
+               "--tasks", "task4", "--output", str(tmp_path / "out"), str(root)]  # fmt: skip
     with started(command) as checker:
         label = f"label=org.softy-pinko.check.run={run_id}"
         poll(lambda: docker("ps", "-q", "--filter", label).split(), timeout=300,
@@ -679,7 +680,7 @@ def test_a_batch_gives_each_repository_its_row_and_one_that_never_ends_stops_not
         [
             sys.executable,
             "-m",
-            "tools.check.batch",
+            "softy_pinko_docker.check.batch",
             "--tasks",
             "task0",
             "--timeout",
@@ -724,10 +725,20 @@ def test_the_checker_installs_as_a_command_from_a_clone(tmp_path):
     run([sys.executable, "-m", "venv", str(venv)])
     run([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", str(clone)],
         timeout=900)  # fmt: skip
+    # One top-level package, the project's: what the distribution's RECORD lists.
+    (record,) = venv.glob("lib/python*/site-packages/softy_pinko_docker-*.dist-info/RECORD")
+    tops = {line.split("/")[0] for line in record.read_text().splitlines()}
+    assert {t for t in tops if not t.endswith(".dist-info") and t != ".."} == {
+        "softy_pinko_docker"
+    }, sorted(tops)
+    # The one command lists every subcommand.
+    said = run([str(venv / "bin/softy-pinko-docker"), "--help"], cwd=tmp_path).stdout
+    assert said.startswith("usage: softy-pinko-docker ")
+    assert all(f"\n    {name} " in said for name in SUBCOMMANDS), said
     listed = run([str(venv / "bin/softy-pinko-check"), "--list"], cwd=tmp_path).stdout
     assert "task6.both_back_ends_answer_in_turn" in listed
     # task6's check under load runs the installed locustfile with the installed Locust.
-    where = "import tools.check.probes as p; print(p.LOADTEST / 'locustfile.py')"
+    where = "import softy_pinko_docker.check.probes as p; print(p.LOADTEST / 'locustfile.py')"
     locustfile = run([str(venv / "bin/python"), "-c", where], cwd=tmp_path).stdout.strip()
     assert Path(locustfile).is_file() and "site-packages" in locustfile, locustfile
     run([str(venv / "bin/python"), "-m", "locust", "--version"], cwd=tmp_path)
@@ -744,6 +755,19 @@ def test_the_checker_installs_as_a_command_from_a_clone(tmp_path):
     assert said.stdout.startswith("usage: softy-pinko-check "), said.stdout
     said = run([str(venv / "bin/softy-pinko-check"), "--version"], cwd=tmp_path)
     assert said.stdout == "softy-pinko-check 1.0.0\n", said.stdout
+    # Each of a user's mistakes, through the installed commands: one line in the words of the
+    # command typed, exit 2 (a batch's missing list: exit 1, as any error of the tools).
+    for name, (args, expected) in mistakes(tmp_path, "softy-pinko-check").items():
+        said = run([str(venv / "bin/softy-pinko-check"), *args], cwd=tmp_path, check=False)
+        assert said.returncode == 2 and said.stdout == "", (name, said)
+        assert said.stderr.count("\n") == 1, (name, said.stderr)
+        assert said.stderr.startswith("softy-pinko-check: ") and expected in said.stderr, name
+    said = run([str(venv / "bin/softy-pinko-check-batch"), f"@{tmp_path}/cohort.txt"],
+               cwd=tmp_path, check=False)  # fmt: skip
+    assert said.returncode == 1 and said.stderr.count("\n") == 1, said
+    assert f"no file {tmp_path}/cohort.txt" in said.stderr, said.stderr
+    said = run([str(venv / "bin/softy-pinko-docker"), "nonsense"], cwd=tmp_path, check=False)
+    assert said.returncode == 2 and "invalid choice: 'nonsense'" in said.stderr, said
 
 
 # --- the command as a person meets it -------------------------------------------------------------
@@ -755,7 +779,7 @@ def test_a_files_only_pass_says_what_it_did_not_check_and_writes_outside_the_rep
         [
             sys.executable,
             "-m",
-            "tools.check",
+            "softy_pinko_docker.check",
             "--files-only",
             "--quiet",
             "--tasks",
@@ -790,7 +814,14 @@ def test_output_closed_by_its_reader_stops_the_check_with_one_line(tmp_path):
     os.close(reader)  # the reader has gone before the first line
     with open(writer, "wb") as closed:
         said = subprocess.run(
-            [sys.executable, "-m", "tools.check", "--output", str(tmp_path / "out"), str(root)],
+            [
+                sys.executable,
+                "-m",
+                "softy_pinko_docker.check",
+                "--output",
+                str(tmp_path / "out"),
+                str(root),
+            ],
             cwd=REPO,
             stdout=closed,
             stderr=subprocess.PIPE,
@@ -800,7 +831,8 @@ def test_output_closed_by_its_reader_stops_the_check_with_one_line(tmp_path):
         )
     assert said.returncode == 2, said.stderr
     assert said.stderr == (
-        "python -m tools.check: stopped: what read its output closed it (piped into head?); "
+        "python -m softy_pinko_docker.check: stopped: what read its output closed it "
+        "(piped into head?); "
         "to see less, use --quiet\n"
     )
 
@@ -808,7 +840,7 @@ def test_output_closed_by_its_reader_stops_the_check_with_one_line(tmp_path):
 @pytest.mark.parametrize("delay", [0.25, 0.5])
 def test_ctrl_c_as_the_command_starts_is_one_line(delay, tmp_path):
     root = copy_of(tmp_path, ["task0"])
-    command = [sys.executable, "-m", "tools.check", "--tasks", "task0", "--output",
+    command = [sys.executable, "-m", "softy_pinko_docker.check", "--tasks", "task0", "--output",
                str(tmp_path / "out"), str(root)]  # fmt: skip
     with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
         time.sleep(delay)  # the moment a person presses Ctrl-C, not a wait for a state

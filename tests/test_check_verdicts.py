@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from learners import STYLES, Style, edit, plain_solution, styled
 
+from softy_pinko_docker.check import TASKS
+from softy_pinko_docker.docker import run
 from support import REPO, checker
-from tools.check import TASKS
-from tools.docker import run
 
 pytestmark = pytest.mark.docker
 
@@ -355,7 +355,7 @@ def test_the_file_checks_decide_what_is_not_waited_on(tmp_path):
 def test_a_heredoc_this_engine_cannot_build_is_not_judged_never_failed(tmp_path):
     """Docker 23 and later build heredocs; an older engine, offline, cannot: the machine's
     limit, said as such (on a newer engine the build is judged)."""
-    from tools.check.running import engine_major
+    from softy_pinko_docker.check.running import engine_major
 
     root = plain(tmp_path)
     edit(root / "task0/Dockerfile", "RUN apt-get upgrade -y\n",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from softy_pinko_docker.docker import run
 from support import REPO
-from tools.docker import run
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""task6 on a three-node Swarm (tools/cluster.py): images through a registry, replicas spread
+"""task6 on a three-node Swarm (cluster.py): images through a registry, replicas spread
 over the nodes, a node killed, drained and brought back, and a rolling update, all under load
 from keep-alive clients, counting every failed GET."""
 
@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from softy_pinko_docker import cluster
+from softy_pinko_docker.docker import docker
+from softy_pinko_docker.load import Load
 from support import REPO, wait_until
-from tools import cluster
-from tools.docker import docker
-from tools.load import Load
 
 pytestmark = [pytest.mark.docker, pytest.mark.cluster]
 MANAGER = cluster.node_name(1)

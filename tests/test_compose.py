@@ -2,8 +2,8 @@
 
 import pytest
 
+from softy_pinko_docker.compose import ComposeProject
 from support import check_page_hello_then_error, get, json_body
-from tools.compose import ComposeProject
 
 pytestmark = pytest.mark.docker
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from softy_pinko_docker.compose import ComposeProject
+from softy_pinko_docker.docker import container, containers, image, poll, remove_images, run
 from support import COMMANDS, REPO, check_page_hello_then_error, get, wait_until
-from tools.compose import ComposeProject
-from tools.docker import container, containers, image, poll, remove_images, run
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""Shipping a change to a running stack (`make up` again, tools/rollout.py) under load.
+"""Shipping a change to a running stack (`make up` again, rollout.py) under load.
 
 Every test changes a file of a copy of task6 (the `release` fixture), ships it the way `make up`
 does, and counts the answers of keep-alive clients meanwhile: plain ones, and ones that retry an
@@ -15,9 +15,16 @@ import uuid
 
 import pytest
 
+from softy_pinko_docker import load
+from softy_pinko_docker.docker import (
+    Container,
+    ToolError,
+    docker,
+    image_id,
+    run,
+    wait_container_healthy,
+)
 from support import REPO, get, wait_until
-from tools import load
-from tools.docker import Container, ToolError, docker, image_id, wait_container_healthy
 
 pytestmark = [pytest.mark.docker, pytest.mark.load]
 
@@ -34,6 +41,16 @@ def assert_no_failure(flows: load.Mix) -> None:
 
 def print_report(flows: load.Mix, operation: str) -> None:
     print("\n" + flows.report(operation))
+
+
+def proxy_trouble(release) -> str:
+    """The proxy's error log and its answers that were not 2xx: what it says went wrong."""
+    said = run(["docker", "logs", release.containers("proxy")[0].name], check=False)
+    return "\n".join(
+        line[:400]
+        for line in (said.stdout + said.stderr).splitlines()
+        if "[error]" in line or "[warn]" in line or '"status":50' in line
+    )[-6000:]
 
 
 def marker() -> str:
@@ -287,5 +304,9 @@ def test_task5_rolls_a_back_end_change_through_proxy_reloads(releases):
         lines = five.deploy()
     print_report(flows, "task5: back-end code change, then `make up` (two proxy reloads)")
     assert any("replacing them one at a time" in line for line in lines), lines
-    assert not flows.retrying.failures, flows.retrying.summary()
+    # Rare (about 1 run in 10 before): a few 503s after 2.0 s at one instant. The proxy's own
+    # account of them goes into the message, to find the cause the next time it happens.
+    assert not flows.retrying.failures, (
+        flows.retrying.summary() + "\n" + "\n".join(lines) + "\n" + proxy_trouble(five)
+    )
     assert get(f"{five.url}/api/hello").headers["X-Version"] == version

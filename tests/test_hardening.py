@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from softy_pinko_docker.docker import container, docker
+from softy_pinko_docker.load import Load
 from support import get, wait_until
-from tools.docker import container, docker
-from tools.load import Load
 
 pytestmark = pytest.mark.docker
 BOUND_S = 12  # longest any bad request may take to be answered or cut off

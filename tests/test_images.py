@@ -7,6 +7,9 @@ import time
 
 import pytest
 
+from softy_pinko_docker import dockerfiles
+from softy_pinko_docker.docker import docker
+from softy_pinko_docker.docker import image as image_info
 from support import (
     REPO,
     build_image,
@@ -18,9 +21,6 @@ from support import (
     running,
     wait_until,
 )
-from tools import dockerfiles
-from tools.docker import docker
-from tools.docker import image as image_info
 
 pytestmark = pytest.mark.docker
 

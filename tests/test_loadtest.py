@@ -12,9 +12,9 @@ import pytest
 import requests
 from conftest import Release
 
+from softy_pinko_docker.compose import copy_task, free_port
+from softy_pinko_docker.docker import docker
 from support import REPO, screenshot, wait_until
-from tools.compose import copy_task, free_port
-from tools.docker import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.load]
 

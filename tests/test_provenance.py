@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from softy_pinko_docker import locks, sbom
+from softy_pinko_docker.docker import build, image_ids, provenance, remove_images_since, run
 from support import REPO
-from tools import locks, sbom
-from tools.docker import build, image_ids, provenance, remove_images_since, run
 
 pytestmark = pytest.mark.docker
 TASKS = sorted(p.name for p in REPO.glob("task[0-9]*") if p.is_dir())

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from softy_pinko_docker.compose import ComposeProject
+from softy_pinko_docker.docker import docker
+from softy_pinko_docker.load import Load
 from support import check_page_hello_then_error, get, inspected, wait_until
-from tools.compose import ComposeProject
-from tools.docker import docker
-from tools.load import Load
 
 pytestmark = pytest.mark.docker
 TASKS = ["task5", "task6"]

@@ -1,7 +1,7 @@
 """Task 6 on Docker Swarm: the same images, deployed with `docker stack deploy`.
 
 The stack runs as `sp-test-swarm` on a free port, with 3 API replicas, through the same code as
-`make swarm-up` (tools/swarm.py). The engine is left as it was found: a swarm is made only when
+`make swarm-up` (swarm.py). The engine is left as it was found: a swarm is made only when
 the engine is in none, and then left again; the module's teardown asserts it.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from softy_pinko_docker import swarm
+from softy_pinko_docker.compose import free_port, wait_serving
+from softy_pinko_docker.docker import Container, docker, docker_json
+from softy_pinko_docker.load import Load
 from support import REPO, get, wait_until
-from tools import swarm
-from tools.compose import free_port, wait_serving
-from tools.docker import Container, docker, docker_json
-from tools.load import Load
 
 pytestmark = [pytest.mark.docker, pytest.mark.load, pytest.mark.swarm]
 
@@ -105,7 +105,7 @@ def test_swarm_up_on_a_taken_port_is_a_one_line_error(swarm_stack):
     port = swarm_stack.url.rsplit(":", 1)[1]  # the test stack's proxy holds it
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "tools", "swarm", "up", "--stack", "sp-test-taken"],
+        [sys.executable, "-m", "softy_pinko_docker", "swarm", "up", "--stack", "sp-test-taken"],
         capture_output=True,
         text=True,
         cwd=REPO,

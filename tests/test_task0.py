@@ -2,8 +2,8 @@
 
 import pytest
 
+from softy_pinko_docker.docker import image, run
 from support import REPO, build_image
-from tools.docker import image, run
 
 pytestmark = pytest.mark.docker
 

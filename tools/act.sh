@@ -3,7 +3,7 @@
 #   RUNNER=host (default)  .actrc maps ubuntu-24.04 to this host (act's self-hosted mode): no
 #                          runner image, `make` does the work here, as root if you are root.
 #   RUNNER=standin         every job runs in softy-pinko-runner:standin, a stand-in for GitHub's
-#                          runner built offline (python -m tools bases runner): user
+#                          runner built offline (softy-pinko-docker bases runner): user
 #                          `runner` with sudo, Python 3.13, the Docker CLI talking to this
 #                          host's engine through its socket.
 #   JOB=name               only that job (act -j); other arguments go to act as they are.
@@ -27,7 +27,7 @@ args+=(--local-repository "$upload=$PWD/.github/act/upload-artifact"
 case "${RUNNER:-host}" in
   host) ;;
   standin)
-    .venv/bin/python -m tools bases runner
+    .venv/bin/softy-pinko-docker bases runner
     socket=${DOCKER_HOST:-unix:///var/run/docker.sock}
     socket=${socket#unix://}
     [ -S "$socket" ] || { echo "error: RUNNER=standin needs the engine's local socket ($socket)" >&2; exit 1; }

@@ -12,8 +12,8 @@
 #                                           target fills .venv from the dev lock
 #   tools/bootstrap.sh --packages PKG...    those Debian packages too, when missing. Each is
 #                                           asked for only where it is needed: chromium by a
-#                                           test run that selects a browser test (tools/browser.py),
-#                                           wrk by make bench, debootstrap by tools/baseimages.py
+#                                           test run that selects a browser test (src/softy_pinko_docker/browser.py),
+#                                           wrk by make bench, debootstrap by src/softy_pinko_docker/baseimages/
 #                                           when it must build a stand-in.
 #
 # It runs as root or as a user with sudo (GitHub's runners: user `runner`), with the Python the
@@ -100,6 +100,17 @@ elif ! $bare && { [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" !
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
     -r "$requirements" || die "could not install $requirements into .venv (see pip's message above)"
   echo "$want" > "$stamp"
+fi
+# The project's own package (src/softy_pinko_docker) in .venv as `pip install -e .` puts it
+# there for a src/ layout, without its build step (so a bare .venv has it too): one .pth line,
+# and the one command as the launcher pip would write.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+[ "$(cat "$site/softy_pinko_docker.pth" 2>/dev/null)" = "$PWD/src" ] \
+  || printf '%s\n' "$PWD/src" > "$site/softy_pinko_docker.pth"
+if [ ! -x .venv/bin/softy-pinko-docker ]; then
+  printf '#!%s\nfrom softy_pinko_docker.__main__ import entry\nentry()\n' "$PWD/.venv/bin/python" \
+    > .venv/bin/softy-pinko-docker
+  chmod +x .venv/bin/softy-pinko-docker
 fi
 
 # 4. Compose v2: the engine's own plugin when it is new enough (GitHub's runners have one),

@@ -64,8 +64,8 @@ gixy_all() {
 mapfile -t pythonfiles < <(git ls-files --cached --others --exclude-standard -- '*.py')
 check ruff "${#pythonfiles[@]}" ruff check --quiet .
 check ruff-format "${#pythonfiles[@]}" ruff format --check --quiet .
-check mypy "$(git ls-files --cached --others --exclude-standard -- 'tools/*.py' 'loadtest/*.py' | wc -l)" mypy
-check locks "$(git ls-files --cached --others --exclude-standard -- '*requirements*.in' | wc -l)" python -m tools lock check
+check mypy "$(git ls-files --cached --others --exclude-standard -- 'src/*.py' 'loadtest/*.py' | wc -l)" mypy
+check locks "$(git ls-files --cached --others --exclude-standard -- '*requirements*.in' | wc -l)" python -m softy_pinko_docker lock check
 check hadolint "${#dockerfiles[@]}" hadolint "${dockerfiles[@]}"
 check shellcheck "${#scripts[@]}" shellcheck "${scripts[@]}"
 if [ ${#workflows[@]} -gt 0 ]; then

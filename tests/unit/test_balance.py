@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadtest import _balance
+from softy_pinko_docker.loadtest import _balance
 
 
 def test_tolerance_shrinks_with_the_sample_but_not_below_one_point():

@@ -5,8 +5,10 @@ import json
 
 import pytest
 
-from tools import baseimages as bi
-from tools.docker import Completed, ToolError
+from softy_pinko_docker import baseimages as bi
+from softy_pinko_docker.baseimages import command, inventory, recipes, standins
+from softy_pinko_docker.baseimages import registry as reg
+from softy_pinko_docker.docker import Completed, ToolError
 
 
 def test_bases_in_repo_cover_exactly_the_tasks(tmp_path):
@@ -15,15 +17,15 @@ def test_bases_in_repo_cover_exactly_the_tasks(tmp_path):
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "Dockerfile").write_text("FROM ignored:1\n")
     (tmp_path / "b.Dockerfile").write_text("FROM nginx:latest\n")
-    found = bi.bases_in_repo(tmp_path)
+    found = inventory.bases_in_repo(tmp_path)
     assert sorted(found) == ["nginx:latest", "ubuntu:latest"]
 
 
 def test_the_repo_uses_the_curriculum_s_two_bases_each_with_a_stand_in():
-    bases = set(bi.bases_in_repo())
+    bases = set(inventory.bases_in_repo())
     assert bases == {"ubuntu:latest", "nginx:latest"}, "the latest Ubuntu and the latest Nginx"
     for image in bases:
-        bi.recipe_for(image)  # raises for a base without a stand-in recipe
+        recipes.recipe_for(image)  # raises for a base without a stand-in recipe
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,7 @@ def test_the_repo_uses_the_curriculum_s_two_bases_each_with_a_stand_in():
     ],
 )
 def test_recipe_for_known_images(image, recipe):
-    assert bi.recipe_for(image).name == recipe
+    assert recipes.recipe_for(image).name == recipe
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_recipe_for_known_images(image, recipe):
 )
 def test_recipe_for_unknown_image_is_a_clear_error(image):
     with pytest.raises(ToolError, match="no stand-in recipe"):
-        bi.recipe_for(image)
+        recipes.recipe_for(image)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_recipe_for_unknown_image_is_a_clear_error(image):
     ],
 )
 def test_classify_pull(rc, output, expected):
-    assert bi.classify_pull(rc, output) == expected
+    assert reg.classify_pull(rc, output) == expected
 
 
 @pytest.mark.parametrize(
@@ -78,32 +80,32 @@ def test_classify_pull(rc, output, expected):
     ],
 )
 def test_plan(labels, expected):
-    assert bi.plan("ubuntu:latest", labels, "k1") == expected
+    assert command.plan("ubuntu:latest", labels, "k1") == expected
 
 
 def test_cache_key_changes_only_where_inputs_change():
     tool = "tool v1"
     reqs = {"task1/requirements.txt": "flask==3.1.3\n"}
     bumped = {"task1/requirements.txt": "flask==3.1.4\n"}
-    ubuntu, nginx = bi.recipe_for("ubuntu:latest"), bi.recipe_for("nginx:latest")
+    ubuntu, nginx = recipes.recipe_for("ubuntu:latest"), recipes.recipe_for("nginx:latest")
     # A requirement bump rebuilds the stand-in that carries the wheelhouse, and only it.
-    assert bi.cache_key(ubuntu, tool, reqs) != bi.cache_key(ubuntu, tool, bumped)
-    assert bi.cache_key(nginx, tool, reqs) == bi.cache_key(nginx, tool, bumped)
+    assert recipes.cache_key(ubuntu, tool, reqs) != recipes.cache_key(ubuntu, tool, bumped)
+    assert recipes.cache_key(nginx, tool, reqs) == recipes.cache_key(nginx, tool, bumped)
     # ... and a change above the filesystem (the wheelhouse's layer) reuses the bootstrapped one.
     relayered = dataclasses.replace(ubuntu, dockerfile=ubuntu.dockerfile + "\nENV X=1\n")
-    assert bi.cache_key(relayered, tool, reqs) != bi.cache_key(ubuntu, tool, reqs)
-    assert bi.rootfs_key(relayered, tool) == bi.rootfs_key(ubuntu, tool)
+    assert recipes.cache_key(relayered, tool, reqs) != recipes.cache_key(ubuntu, tool, reqs)
+    assert recipes.rootfs_key(relayered, tool) == recipes.rootfs_key(ubuntu, tool)
     # Nothing changed: the same key.
-    assert bi.cache_key(ubuntu, tool, dict(reqs)) == bi.cache_key(ubuntu, tool, reqs)
+    assert recipes.cache_key(ubuntu, tool, dict(reqs)) == recipes.cache_key(ubuntu, tool, reqs)
     # The tool itself or the recipe changed: every stand-in is rebuilt.
-    assert bi.cache_key(nginx, "tool v2", reqs) != bi.cache_key(nginx, tool, reqs)
+    assert recipes.cache_key(nginx, "tool v2", reqs) != recipes.cache_key(nginx, tool, reqs)
     changed = dataclasses.replace(nginx, packages=("nginx", "curl"))
-    assert bi.cache_key(changed, tool, reqs) != bi.cache_key(nginx, tool, reqs)
-    assert bi.rootfs_key(changed, tool) != bi.rootfs_key(nginx, tool)
+    assert recipes.cache_key(changed, tool, reqs) != recipes.cache_key(nginx, tool, reqs)
+    assert recipes.rootfs_key(changed, tool) != recipes.rootfs_key(nginx, tool)
 
 
 def test_archive_url_is_plain_http_debian():
-    url = bi.archive_url()
+    url = standins.archive_url()
     assert url.startswith("http://") and url.endswith("/debian")
 
 
@@ -122,13 +124,12 @@ class FakePulls:
 
 @pytest.fixture
 def pulls(monkeypatch):
-    monkeypatch.setattr(bi.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(bi, "log", lambda _m: None)
-    monkeypatch.setattr(bi, "_unreachable", set())
+    monkeypatch.setattr(reg.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(reg, "_unreachable", set())
 
     def install(answers):
         fake = FakePulls(answers)
-        monkeypatch.setattr(bi, "run", fake)
+        monkeypatch.setattr(reg, "run", fake)
         return fake
 
     return install
@@ -147,27 +148,27 @@ RATE_LIMITED = (
 
 def test_a_pull_is_tried_again_after_a_temporary_error(pulls):
     fake = pulls([RATE_LIMITED, RATE_LIMITED, (0, "")])
-    assert bi.pull("nginx:latest") == "pulled" and fake.calls == 3
+    assert reg.pull("nginx:latest") == "pulled" and fake.calls == 3
 
 
 def test_a_real_error_is_not_tried_again(pulls):
     fake = pulls([(1, "Error response from daemon: manifest for nginx:9 not found")])
     with pytest.raises(ToolError, match="manifest for nginx:9 not found"):
-        bi.pull("nginx:9")
+        reg.pull("nginx:9")
     assert fake.calls == 1
 
 
 def test_offline_outside_github_means_a_stand_in(pulls, monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     fake = pulls([OFFLINE] * 3)
-    assert bi.pull("nginx:latest") == "offline" and fake.calls == 3
+    assert reg.pull("nginx:latest") == "offline" and fake.calls == 3
 
 
 def test_once_a_registry_stayed_unreachable_later_pulls_try_once(pulls, monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     fake = pulls([OFFLINE] * 4)
-    bi.pull("nginx:latest")
-    assert bi.pull("ubuntu:latest") == "offline" and fake.calls == 4
+    reg.pull("nginx:latest")
+    assert reg.pull("ubuntu:latest") == "offline" and fake.calls == 4
 
 
 @pytest.mark.parametrize(
@@ -180,17 +181,17 @@ def test_once_a_registry_stayed_unreachable_later_pulls_try_once(pulls, monkeypa
     ],
 )
 def test_registry_of(reference, registry):
-    assert bi.registry_of(reference) == registry
+    assert reg.registry_of(reference) == registry
 
 
 def test_on_github_a_failed_pull_is_one_line_and_never_a_stand_in(pulls, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.delenv("ACT", raising=False)
-    monkeypatch.setattr(bi, "image_labels", lambda _ref: None)  # the image is missing
-    monkeypatch.setattr(bi, "build_standin", lambda *_a: pytest.fail("built a stand-in"))
+    monkeypatch.setattr(command, "image_labels", lambda _ref: None)  # the image is missing
+    monkeypatch.setattr(command, "build_standin", lambda *_a: pytest.fail("built a stand-in"))
     pulls([RATE_LIMITED] * 3)
     with pytest.raises(ToolError) as failed:
-        bi.ensure("nginx:latest", "code", {})
+        command.ensure("nginx:latest", "code", {})
     message = str(failed.value)
     assert "\n" not in message
     assert message == (
@@ -223,15 +224,14 @@ class FakeEngine:
 
 @pytest.fixture
 def engine(monkeypatch):
-    monkeypatch.setattr(bi, "log", lambda _m: None)
-    monkeypatch.setattr(bi.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(bi, "_unreachable", set())
+    monkeypatch.setattr(reg.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(reg, "_unreachable", set())
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 
     def install(local, pulls_work=True):
         fake = FakeEngine(local, pulls_work)
-        monkeypatch.setattr(bi, "run", fake)
-        monkeypatch.setattr("tools.docker.run", fake)
+        monkeypatch.setattr(reg, "run", fake)
+        monkeypatch.setattr("softy_pinko_docker.docker.run", fake)
         return fake
 
     return install
@@ -239,7 +239,7 @@ def engine(monkeypatch):
 
 def test_base_image_digests_are_read_from_the_lock():
     text = "# comment\nnginx:latest sha256:aa  # why\n\nubuntu:latest sha256:bb\nbroken\n"
-    assert bi.read_digests(text) == {"nginx:latest": "sha256:aa", "ubuntu:latest": "sha256:bb"}
+    assert reg.read_digests(text) == {"nginx:latest": "sha256:aa", "ubuntu:latest": "sha256:bb"}
 
 
 @pytest.mark.parametrize(
@@ -247,33 +247,33 @@ def test_base_image_digests_are_read_from_the_lock():
     [("nginx:latest", "nginx"), ("localhost:5000/app:1", "localhost:5000/app"), ("a/b", "a/b")],
 )
 def test_untagged(reference, name):
-    assert bi.untagged(reference) == name
+    assert reg.untagged(reference) == name
 
 
 def test_an_official_image_at_another_digest_is_pulled_again_at_the_recorded_one(engine):
     fake = engine({"nginx:latest": {"RepoDigests": ["nginx@sha256:old"]}})
-    bi.ensure("nginx:latest", "code", {}, pinned="sha256:pinned")
+    command.ensure("nginx:latest", "code", {}, pinned="sha256:pinned")
     assert "pull --quiet nginx@sha256:pinned" in fake.commands
     assert "tag nginx@sha256:pinned nginx:latest" in fake.commands
-    assert bi.repo_digests("nginx:latest") == ["sha256:pinned"]
+    assert reg.repo_digests("nginx:latest") == ["sha256:pinned"]
 
 
 def test_an_official_image_at_the_recorded_digest_is_left_alone(engine):
     fake = engine({"nginx:latest": {"RepoDigests": ["nginx@sha256:pinned"]}})
-    bi.ensure("nginx:latest", "code", {}, pinned="sha256:pinned")
+    command.ensure("nginx:latest", "code", {}, pinned="sha256:pinned")
     assert not [c for c in fake.commands if c.startswith("pull")]
 
 
 def test_record_writes_what_each_tag_points_to_and_keeps_the_rest_offline(
     engine, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(bi, "DIGESTS", tmp_path / "base-images.lock")
+    monkeypatch.setattr(reg, "DIGESTS", tmp_path / "base-images.lock")
     engine({})
-    bi.record({"nginx:latest": [], "ubuntu:latest": []})
-    assert bi.read_digests(bi.DIGESTS.read_text()) == {
+    reg.record({"nginx:latest": [], "ubuntu:latest": []})
+    assert reg.read_digests(reg.DIGESTS.read_text()) == {
         "nginx:latest": "sha256:new",
         "ubuntu:latest": "sha256:new",
     }
     engine({}, pulls_work=False)
-    bi.record({"nginx:latest": []})  # offline: the recorded digest stays; a gone base is dropped
-    assert bi.read_digests(bi.DIGESTS.read_text()) == {"nginx:latest": "sha256:new"}
+    reg.record({"nginx:latest": []})  # offline: the recorded digest stays; a gone base is dropped
+    assert reg.read_digests(reg.DIGESTS.read_text()) == {"nginx:latest": "sha256:new"}

@@ -1,10 +1,10 @@
-"""The pure helpers of tools/bench.py (parsing, summarizing, ratios), without Docker or wrk."""
+"""The pure helpers of bench/ (parsing, summarizing, ratios), without Docker or wrk."""
 
 import pytest
 
-from tools import bench
+from softy_pinko_docker.bench import figures, wrk
 
-# What wrk prints with tools/wrk_report.lua: its own report, then one line of JSON.
+# What wrk prints with wrk_report.lua: its own report, then one line of JSON.
 WRK_OUTPUT = """\
 Running 5s test @ http://127.0.0.1:32768/api/hello
   1 threads and 16 connections
@@ -17,7 +17,7 @@ Requests/sec:   2021.52
 
 
 def test_parse_wrk_reads_its_json_result():
-    result = bench.parse_wrk(WRK_OUTPUT)
+    result = wrk.parse_wrk(WRK_OUTPUT)
     assert result["rps"] == pytest.approx(10117 / 5.004651)
     assert result["requests"] == 10117
     assert result["latency_avg_ms"] == pytest.approx(7.9502)
@@ -26,14 +26,14 @@ def test_parse_wrk_reads_its_json_result():
 
 
 def test_wrk_without_a_result_is_a_clear_error():
-    with pytest.raises(bench.ToolError, match="wrk printed no result"):
-        bench.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+    with pytest.raises(wrk.ToolError, match="wrk printed no result"):
+        wrk.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
 
 
 def test_summarize_gives_median_min_max():
-    summary = bench.summarize([3.0, 1.0, 2.0, 10.0])
+    summary = figures.summarize([3.0, 1.0, 2.0, 10.0])
     assert (summary["median"], summary["min"], summary["max"], summary["n"]) == (2.5, 1.0, 10.0, 4)
-    assert bench.summarize([])["median"] is None
+    assert figures.summarize([])["median"] is None
 
 
 @pytest.mark.parametrize(
@@ -47,21 +47,21 @@ def test_summarize_gives_median_min_max():
     ],
 )
 def test_ratio(num, den, expected):
-    assert bench.ratio(num, den) == (pytest.approx(expected) if expected is not None else None)
+    assert figures.ratio(num, den) == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_percentile_nearest_rank():
     values = list(range(1, 101))  # 1..100
-    assert bench.percentile(values, 50) == 50
-    assert bench.percentile(values, 99) == 99
-    assert bench.percentile(values, 100) == 100
-    assert bench.percentile([5.0], 99) == 5.0
-    assert bench.percentile([], 50) is None
+    assert figures.percentile(values, 50) == 50
+    assert figures.percentile(values, 99) == 99
+    assert figures.percentile(values, 100) == 100
+    assert figures.percentile([5.0], 99) == 5.0
+    assert figures.percentile([], 50) is None
 
 
 def test_serpentine_interleaves_each_case_early_and_late():
-    assert bench.serpentine([1, 2, 3], 3) == [1, 2, 3, 3, 2, 1, 1, 2, 3]
-    assert bench.serpentine(["a", "b"], 2) == ["a", "b", "b", "a"]
+    assert figures.serpentine([1, 2, 3], 3) == [1, 2, 3, 3, 2, 1, 1, 2, 3]
+    assert figures.serpentine(["a", "b"], 2) == ["a", "b", "b", "a"]
 
 
 @pytest.mark.parametrize(
@@ -74,16 +74,16 @@ def test_serpentine_interleaves_each_case_early_and_late():
     ],
 )
 def test_parse_mem(usage, mib):
-    assert bench.parse_mem(usage) == pytest.approx(mib)
+    assert figures.parse_mem(usage) == pytest.approx(mib)
 
 
 def test_cpu_share_is_percent_of_one_core():
-    assert bench.cpu_share(2.5, 5.0) == 50.0
-    assert bench.cpu_share(1.0, 0.0) == 0.0
+    assert figures.cpu_share(2.5, 5.0) == 50.0
+    assert figures.cpu_share(1.0, 0.0) == 0.0
 
 
 def test_the_images_part_reports_sizes_over_bases_and_both_build_times():
-    from tools import bench_images
+    from softy_pinko_docker.bench import images as bench_images
 
     size = {"mb": 120.4, "base": "ubuntu:latest", "over_base_mb": 41.2}
     rows = dict(

@@ -1,9 +1,9 @@
-"""tools/browser.py: which browser the tests drive, and when it is refused, without a browser."""
+"""browser.py: which browser the tests drive, and when it is refused, without a browser."""
 
 import pytest
 
-from tools import browser
-from tools.docker import Completed, ToolError, run
+from softy_pinko_docker import browser
+from softy_pinko_docker.docker import Completed, ToolError, run
 
 PLAYWRIGHT_CHROMIUM = ("159.0.8154.6", "1255")
 

@@ -1,8 +1,8 @@
-"""tools/charts.py draws make bench's figures as SVG, the same file for the same run."""
+"""charts.py draws make bench's figures as SVG, the same file for the same run."""
 
 import xml.etree.ElementTree as ET
 
-from tools import charts
+from softy_pinko_docker.bench import charts
 
 
 def summary(median, low, high):

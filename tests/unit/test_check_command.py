@@ -10,41 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO
-from tools.check.__main__ import DOCS
-from tools.docker import Completed, run
+from softy_pinko_docker.check.__main__ import DOCS
+from softy_pinko_docker.docker import Completed, run
+from support import REPO, mistakes
 
 
 def checker(*args: str, env: dict[str, str] | None = None) -> Completed:
     return run(
-        [sys.executable, "-m", "tools.check", *args],
+        [sys.executable, "-m", "softy_pinko_docker.check", *args],
         cwd=REPO,
         timeout=60,
         env={"SOFTY_PINKO_CHECK_VIA": "", **(env or {})},
         check=False,
     )
-
-
-def mistakes(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
-    a_file = tmp_path / "notes.txt"
-    a_file.write_text("not a repository\n")
-    return {
-        "no repository": ([], "name the repository to check: python -m tools.check PATH"),
-        "a folder that is not there": (["nowhere"], "nowhere does not exist: python -m"),
-        "a file": ([str(a_file)], "notes.txt is not a folder: python -m tools.check PATH"),
-        "a task that is not one": (
-            ["--tasks", "task0,task9", str(REPO)],
-            "no task task9: --tasks takes task0, task1, task2, task3, task4, task5, task6",
-        ),
-        "results where nothing can be written": (
-            ["--output", str(a_file / "out"), str(REPO)],
-            f"--output {a_file / 'out'}: results cannot be written there",
-        ),
-        "an option that is not one": (
-            ["--bogus", str(REPO)],
-            "unrecognized arguments: --bogus (see python -m tools.check --help)",
-        ),
-    }
 
 
 @pytest.mark.parametrize(
@@ -63,7 +41,9 @@ def test_a_mistake_in_how_it_is_run_is_one_line_before_any_check(mistake, tmp_pa
     said = checker(*args)
     assert said.returncode == 2, said
     assert said.stdout == "", "nothing was checked, so nothing is printed on stdout"
-    assert said.stderr.count("\n") == 1 and said.stderr.startswith("python -m tools.check: ")
+    assert said.stderr.count("\n") == 1 and said.stderr.startswith(
+        "python -m softy_pinko_docker.check: "
+    )
     assert expected in said.stderr, said.stderr
 
 
@@ -81,16 +61,20 @@ def test_through_make_the_messages_name_make_s_variables():
 
 def test_help_names_the_command_its_defaults_exit_codes_and_docs():
     said = checker("--help")
-    assert said.returncode == 0 and said.stdout.startswith("usage: python -m tools.check ")
+    assert said.returncode == 0 and said.stdout.startswith(
+        "usage: python -m softy_pinko_docker.check "
+    )
     for told in ("default: all seven", "default: reports/check", "exit codes:", "130", DOCS):
         assert told in said.stdout, told
     assert "--quiet" in said.stdout and "--version" in said.stdout
     version = checker("--version")
-    assert version.returncode == 0 and version.stdout.startswith("python -m tools.check 1.")
+    assert version.returncode == 0 and version.stdout.startswith(
+        "python -m softy_pinko_docker.check 1."
+    )
 
 
 def test_results_go_outside_the_repository_checked(tmp_path, monkeypatch):
-    from tools.check.__main__ import default_output
+    from softy_pinko_docker.check.__main__ import default_output
 
     learner = tmp_path / "learner"
     (learner / "task0").mkdir(parents=True)
@@ -103,7 +87,7 @@ def test_results_go_outside_the_repository_checked(tmp_path, monkeypatch):
 
 def test_a_batch_list_that_is_not_there_is_one_line(tmp_path):
     said = run(
-        [sys.executable, "-m", "tools.check.batch", f"@{tmp_path}/cohort.txt"],
+        [sys.executable, "-m", "softy_pinko_docker.check.batch", f"@{tmp_path}/cohort.txt"],
         cwd=REPO,
         timeout=60,
         check=False,
@@ -141,8 +125,8 @@ def nothing_may_start(tmp_path) -> tuple[dict[str, str], Path]:
 
 
 def test_the_one_command_lists_every_subcommand():
-    said = run([sys.executable, "-m", "tools", "--help"], cwd=REPO)
-    assert said.stdout.startswith("usage: python -m tools ")
+    said = run([sys.executable, "-m", "softy_pinko_docker", "--help"], cwd=REPO)
+    assert said.stdout.startswith("usage: python -m softy_pinko_docker ")
     for name in SUBCOMMANDS:
         assert f"\n    {name} " in said.stdout, name
 
@@ -150,9 +134,9 @@ def test_the_one_command_lists_every_subcommand():
 @pytest.mark.parametrize("args", HELP_ASKED, ids=" ".join)
 def test_help_of_every_subcommand_starts_nothing(args, nothing_may_start):
     env, log = nothing_may_start
-    said = run([sys.executable, "-m", "tools", *args], cwd=REPO, env=env, check=False)
+    said = run([sys.executable, "-m", "softy_pinko_docker", *args], cwd=REPO, env=env, check=False)
     assert said.returncode == 0, said.stderr
-    assert said.stdout.startswith(f"usage: python -m tools {args[0]}"), said.stdout
+    assert said.stdout.startswith(f"usage: python -m softy_pinko_docker {args[0]}"), said.stdout
     assert not log.exists(), f"--help started: {log.read_text()}"
 
 
@@ -160,10 +144,12 @@ def test_without_an_engine_or_docker_itself_it_says_which(nothing_may_start, tmp
     env, log = nothing_may_start  # a `docker` that answers nothing: no engine
     said = checker("--output", str(tmp_path / "out"), str(REPO), env=env)
     assert said.returncode == 2 and said.stderr == (
-        "python -m tools.check: the checker needs a running Docker Engine (`docker info` "
+        "python -m softy_pinko_docker.check: the checker needs a running Docker Engine "
+        "(`docker info` "
         "failed): start it, or set DOCKER_HOST to one\n"
     )
     said = checker("--output", str(tmp_path / "out"), str(REPO), env={"PATH": str(tmp_path)})
     assert said.returncode == 2 and said.stderr == (
-        "python -m tools.check: the checker needs Docker: no `docker` command here; install it\n"
+        "python -m softy_pinko_docker.check: the checker needs Docker: no `docker` command "
+        "here; install it\n"
     )

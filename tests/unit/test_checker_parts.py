@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tools import dockerfiles
-from tools.check import CHECKS, TASKS, files, policy, report
-from tools.check.registry import Check, Context, Failed, Outcome, Status, run_checks, unsure
+from softy_pinko_docker import dockerfiles
+from softy_pinko_docker.check import CHECKS, TASKS, files, policy, report
+from softy_pinko_docker.check.registry import (
+    Check,
+    Context,
+    Failed,
+    Outcome,
+    Status,
+    run_checks,
+    unsure,
+)
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ def test_what_is_not_a_pip_install_is_none(command):
     ],
 )
 def test_the_working_directory_and_where_api_py_goes(tmp_path, dockerfile, expected):
-    from tools.check import steps
+    from softy_pinko_docker.check import steps
 
     path = tmp_path / "task1" / "Dockerfile"
     path.parent.mkdir()
@@ -221,7 +229,7 @@ def test_the_working_directory_and_where_api_py_goes(tmp_path, dockerfile, expec
 
 
 def test_a_folder_copied_into_the_html_root_is_not_under_its_own_name(tmp_path):
-    from tools.check import steps
+    from softy_pinko_docker.check import steps
 
     (tmp_path / "task2/front-end/softy-pinko-front-end").mkdir(parents=True)
     path = tmp_path / "task2/front-end/Dockerfile"
@@ -397,7 +405,7 @@ def test_github_gets_an_annotation_per_failure_and_warning_and_a_summary(
 
 
 def test_forks_with_one_name_get_results_folders_of_their_own(tmp_path):
-    from tools.check.batch import folder_names
+    from softy_pinko_docker.check.batch import folder_names
 
     a, b = (
         tmp_path / "thatsvie/atlas-softy-pinko-docker",
@@ -425,7 +433,7 @@ def test_forks_with_one_name_get_results_folders_of_their_own(tmp_path):
 
 
 def test_a_list_file_names_repositories_beside_it_urls_as_they_are(tmp_path):
-    from tools.check.batch import sources
+    from softy_pinko_docker.check.batch import sources
 
     cohort = tmp_path / "cohort" / "list.txt"
     cohort.parent.mkdir()
@@ -442,7 +450,7 @@ def test_a_list_file_names_repositories_beside_it_urls_as_they_are(tmp_path):
 
 # --- Nginx configs, read as Nginx reads them ----------------------------------------------------
 def nginx_config(tmp_path, text):
-    from tools.check import nginx
+    from softy_pinko_docker.check import nginx
 
     path = tmp_path / "proxy.conf"
     path.write_text(text)
@@ -463,7 +471,7 @@ def nginx_config(tmp_path, text):
     ],
 )
 def test_the_location_nginx_picks(tmp_path, locations, uri, chosen):
-    from tools.check import nginx
+    from softy_pinko_docker.check import nginx
 
     directives = nginx_config(tmp_path, f"server {{ listen 80; {locations} }}")
     found = nginx.location_for(nginx.server_on(directives, 80), uri)
@@ -471,7 +479,7 @@ def test_the_location_nginx_picks(tmp_path, locations, uri, chosen):
 
 
 def test_where_proxy_pass_sends_a_request(tmp_path):
-    from tools.check import nginx
+    from softy_pinko_docker.check import nginx
 
     directives = nginx_config(
         tmp_path,
@@ -492,7 +500,7 @@ def test_where_proxy_pass_sends_a_request(tmp_path):
 
 
 def test_a_config_nginx_would_not_read_says_why_and_where(tmp_path):
-    from tools.check import nginx
+    from softy_pinko_docker.check import nginx
 
     with pytest.raises(nginx.NotRead, match="byte-order mark"):
         nginx_config(tmp_path, "\ufeffserver { listen 80; }")
@@ -502,7 +510,7 @@ def test_a_config_nginx_would_not_read_says_why_and_where(tmp_path):
 
 
 def test_root_and_index_of_a_location(tmp_path):
-    from tools.check import nginx
+    from softy_pinko_docker.check import nginx
 
     directives = nginx_config(
         tmp_path,
@@ -531,7 +539,7 @@ def test_root_and_index_of_a_location(tmp_path):
     ],
 )
 def test_what_latest_means_for_a_tag(repository, tag, verdict):
-    from tools.check import steps
+    from softy_pinko_docker.check import steps
 
     said = steps.release_verdict(repository, tag)
     assert (said[0] if said else None) == verdict
@@ -568,8 +576,8 @@ def test_tasks_one_or_two_folders_down_are_found(tmp_path):
     ],
 )  # fmt: skip
 def test_a_server_s_log_says_where_it_listens(monkeypatch, log, said):
-    from tools.check import probes
-    from tools.docker import Completed
+    from softy_pinko_docker.check import probes
+    from softy_pinko_docker.docker import Completed
 
     monkeypatch.setattr(probes, "run", lambda *a, **k: Completed(0, log, ""))
     container = probes.Container.__new__(probes.Container)
@@ -593,7 +601,7 @@ def test_a_server_s_log_says_where_it_listens(monkeypatch, log, said):
     ],
 )  # fmt: skip
 def test_which_service_plays_which_role(tmp_path, services, roles):
-    from tools.check import composefile
+    from softy_pinko_docker.check import composefile
 
     ctx = Context("task5", tmp_path, tmp_path, None)
     ctx.model = {"services": services}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tools import dockerfiles
+from softy_pinko_docker import dockerfiles
 
 REPO = Path(__file__).resolve().parents[2]
 BACK_ENDS = {

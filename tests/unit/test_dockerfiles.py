@@ -1,8 +1,8 @@
-"""tools/dockerfiles.py: Dockerfiles read as BuildKit reads them, for every part of the project."""
+"""dockerfiles.py: Dockerfiles read as BuildKit reads them, for every part of the project."""
 
 import pytest
 
-from tools import dockerfiles
+from softy_pinko_docker import dockerfiles
 
 MULTI_STAGE = """\
 # syntax comments and blank lines are ignored

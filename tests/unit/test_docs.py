@@ -107,8 +107,8 @@ def test_the_top_readme_fits_in_250_lines():
 
 def test_the_checker_s_table_of_statements_is_the_checks_own():
     """docs/check.md's table of every check, the statement's words and its verdict is what
-    `python -m tools.check --statements` makes from the checks' declarations."""
-    from tools.check import CHECKS, STATEMENTS, report
+    `python -m softy_pinko_docker.check --statements` makes from the checks' declarations."""
+    from softy_pinko_docker.check import CHECKS, STATEMENTS, report
 
     page = (REPO / "docs/check.md").read_text()
     table = page.split("<!-- statements:", 1)[1].split("-->\n", 1)[1]
@@ -121,7 +121,7 @@ def test_the_checker_s_table_of_statements_is_the_checks_own():
 
 # --- the site's "How it's built" says what the files do ---------------------------------------
 def _base(path: str) -> str:
-    from tools import dockerfiles
+    from softy_pinko_docker import dockerfiles
 
     return dockerfiles.bases(dockerfiles.read(REPO / path))[0]
 

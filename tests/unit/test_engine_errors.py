@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tools.docker import Missing, Refused, TimedOut, ToolError, poll, run
+from softy_pinko_docker.docker import Missing, Refused, TimedOut, ToolError, poll, run
 
 
 def test_a_command_that_does_not_end_in_time_timed_out():

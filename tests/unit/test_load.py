@@ -1,4 +1,4 @@
-"""The keep-alive client of tools/load.py against a local server that misbehaves on purpose.
+"""The keep-alive client of load.py against a local server that misbehaves on purpose.
 
 The retry rule is the point: a request is sent again only when a *reused* connection is closed
 before any byte of the answer, never on a new connection, and never after an answer began.
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tools.load import KeepAliveClient
+from softy_pinko_docker.load import KeepAliveClient
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: test\r\n\r\nok"
 

@@ -1,10 +1,10 @@
-"""tools/locks.py: a lock agrees with its input, checked offline, and the repo's locks do."""
+"""locks.py: a lock agrees with its input, checked offline, and the repo's locks do."""
 
 from pathlib import Path
 
 import pytest
 
-from tools import locks
+from softy_pinko_docker import locks
 
 SOURCE = Path("requirements.in")
 LOCK = """\

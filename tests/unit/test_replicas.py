@@ -1,8 +1,8 @@
-"""Reading the engine's counters (tools/replicas.py): the parts that need no engine."""
+"""Reading the engine's counters (replicas.py): the parts that need no engine."""
 
 import pytest
 
-from tools import replicas
+from softy_pinko_docker import replicas
 
 
 @pytest.mark.parametrize(

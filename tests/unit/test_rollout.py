@@ -1,11 +1,11 @@
-"""tools/rollout.py's decisions that need no Docker."""
+"""deploy/: the decisions that need no Docker."""
 
 from pathlib import Path
 
 import pytest
 
-from tools import rollout
-from tools.docker import Container
+from softy_pinko_docker.deploy import proxy, wanted
+from softy_pinko_docker.docker import Container
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -13,15 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("task,follows", [("task5", False), ("task6", True)])
 def test_whether_a_proxy_follows_dns_is_read_from_its_config(task, follows):
     config = (REPO / task / "proxy" / "proxy.conf").read_text()
-    assert rollout.follows_dns(config, "back-end") is follows
-    assert rollout.follows_dns(config, "front-end") is follows
-    assert not rollout.follows_dns(config, "back")  # a name, not a prefix
+    assert proxy.follows_dns(config, "back-end") is follows
+    assert proxy.follows_dns(config, "front-end") is follows
+    assert not proxy.follows_dns(config, "back")  # a name, not a prefix
 
 
 def test_a_commented_out_resolve_does_not_count():
-    assert not rollout.follows_dns(
-        "upstream a {\n  # server back-end:5252 resolve;\n}\n", "back-end"
-    )
+    assert not proxy.follows_dns("upstream a {\n  # server back-end:5252 resolve;\n}\n", "back-end")
 
 
 def container(config_hash: str, image: str) -> Container:
@@ -49,7 +47,7 @@ def container(config_hash: str, image: str) -> Container:
 
 
 def test_a_container_is_current_only_with_the_same_configuration_and_image():
-    want = rollout.Wanted("back-end", "hash1", "img:tag", "sha256:new", 2, publishes=False)
+    want = wanted.Wanted("back-end", "hash1", "img:tag", "sha256:new", 2, publishes=False)
     assert want.is_current(container("hash1", "sha256:new"))
     assert not want.is_current(container("hash1", "sha256:old"))
     assert not want.is_current(container("hash0", "sha256:new"))
@@ -71,8 +69,8 @@ CLASSIC = [
 
 @pytest.mark.parametrize("history", [BUILDKIT, CLASSIC], ids=["buildkit", "classic builder"])
 def test_a_last_layer_that_copies_into_the_config_folder_is_recognised(history):
-    assert rollout.last_layer_copies_into(history, "/etc/nginx/conf.d")
-    assert not rollout.last_layer_copies_into(history, "/etc/nginx/conf")  # a folder, not a prefix
+    assert proxy.last_layer_copies_into(history, "/etc/nginx/conf.d")
+    assert not proxy.last_layer_copies_into(history, "/etc/nginx/conf")  # a folder, not a prefix
 
 
 @pytest.mark.parametrize(
@@ -87,7 +85,7 @@ def test_a_last_layer_that_copies_into_the_config_folder_is_recognised(history):
     ],
 )
 def test_any_other_last_layer_is_not_a_config_change(history):
-    assert not rollout.last_layer_copies_into(history, "/etc/nginx/conf.d")
+    assert not proxy.last_layer_copies_into(history, "/etc/nginx/conf.d")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +99,7 @@ def test_any_other_last_layer_is_not_a_config_change(history):
     ],
 )
 def test_the_status_of_a_status_line(line, status):
-    assert rollout.status_of(line) == status
+    assert proxy.status_of(line) == status
 
 
 def test_a_new_commit_alone_does_not_change_an_images_settings():
@@ -110,6 +108,6 @@ def test_a_new_commit_alone_does_not_change_an_images_settings():
     labels = {"org.softy-pinko.live-config": "/etc/nginx/conf.d", "a": "1"}
     old = {"Labels": {**labels, "org.opencontainers.image.revision": "1" * 40}}
     new = {"Labels": {**labels, "org.opencontainers.image.revision": "2" * 40}}
-    assert rollout.settings(old, "Labels") == rollout.settings(new, "Labels")
+    assert wanted.settings(old, "Labels") == wanted.settings(new, "Labels")
     changed = {"Labels": {**new["Labels"], "a": "2"}}
-    assert rollout.settings(old, "Labels") != rollout.settings(changed, "Labels")
+    assert wanted.settings(old, "Labels") != wanted.settings(changed, "Labels")

@@ -1,6 +1,6 @@
-"""tools/sbom.py's reading of an image's files, without Docker."""
+"""sbom.py's reading of an image's files, without Docker."""
 
-from tools import sbom
+from softy_pinko_docker import sbom
 
 STATUS = """\
 Package: base-files

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# Every module of the code, in every folder (tools/check/ too), not only the first floor.
-TOOLS = sorted([*(REPO / "tools").rglob("*.py"), *(REPO / "loadtest").rglob("*.py")])
+PACKAGE = "src/softy_pinko_docker"
+# Every module of the code, in every folder of the package (check/ too), not only the first floor.
+TOOLS = sorted([*(REPO / PACKAGE).rglob("*.py"), *(REPO / "loadtest").rglob("*.py")])
 # The installed commands' entry functions: they end the process as `if __name__` blocks do.
 ENTRY_POINTS = {
     target.split(":")[1]
@@ -29,19 +30,19 @@ PYTHON = sorted(
         check=True,
     ).stdout.split()
 )
-# Where a process is started other than through tools.docker.run, and why.
+# Where a process is started other than through docker.run, and why.
 OTHER_PROCESSES = {
-    "tools/docker.py": "the one runner",
-    "tools/baseimages.py": "tar piped into `docker import`",
-    "tools/bench.py": "wrk, whose own CPU time wait4() reads",
-    "tools/sbom.py": "`docker export`, hundreds of MB of tar streamed into tarfile",
+    f"{PACKAGE}/docker.py": "the one runner",
+    f"{PACKAGE}/baseimages/standins.py": "tar piped into `docker import`",
+    f"{PACKAGE}/bench/wrk.py": "wrk, whose own CPU time wait4() reads",
+    f"{PACKAGE}/sbom.py": "`docker export`, hundreds of MB of tar streamed into tarfile",
     "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
-    "tests/test_deploy.py": "`python -m tools stack`, exactly as `make up` runs it",
-    "tests/test_swarm.py": "`python -m tools swarm`, exactly as `make swarm-up` runs it",
+    "tests/test_deploy.py": "the stack subcommand, exactly as `make up` runs it",
+    "tests/test_swarm.py": "the swarm subcommand, exactly as `make swarm-up` runs it",
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
-    "tests/test_check.py": "`python -m tools.check`, interrupted mid-build by a signal",
-    "tools/check/batch.py": "a checker per repository, stopped with its process group at its limit",
+    "tests/test_check.py": "the checker, interrupted mid-build by a signal",
+    f"{PACKAGE}/check/batch.py": "a checker per repository, stopped with its process group",
 }
 
 
@@ -98,7 +99,9 @@ def test_only_compose_py_drives_compose(path):
     drives = re.search(
         r'["\']docker["\'],\s*["\']compose["\']|docker\(\s*["\']compose', path.read_text()
     )
-    assert not drives or relative == "tools/compose.py", f"{relative} drives Compose itself"
+    assert not drives or relative == "src/softy_pinko_docker/compose.py", (
+        f"{relative} drives Compose itself"
+    )
 
 
 def layout_entries() -> list[str]:
@@ -139,17 +142,20 @@ def test_the_readme_layout_lists_every_tool_and_top_level_entry():
         check=True,
     ).stdout.split()
     top = {p.split("/")[0] for p in tracked if not p.startswith((".", "task"))}
-    tools = {
-        p
+    # The package's modules and subpackages, one floor down.
+    modules = {
+        "/".join(p.split("/")[:3])
         for p in tracked
-        if p.startswith("tools/") and p.count("/") == 1 and not p.endswith("__init__.py")
+        if p.startswith(f"{PACKAGE}/") and not p.endswith("__init__.py")
     }
     assert top <= {p.split("/")[0] for p in listed}, f"not in the Layout: {top - listed}"
-    assert tools <= listed, f"tools not in the Layout: {sorted(tools - listed)}"
+    assert modules <= listed, f"modules not in the Layout: {sorted(modules - listed)}"
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO / "tools/check").glob("task[0-9].py")), ids=lambda p: p.name
+    "path",
+    sorted((REPO / "src/softy_pinko_docker/check").glob("task[0-9].py")),
+    ids=lambda p: p.name,
 )
 def test_a_check_names_what_it_needs_by_reference(path):
     """check50's way: `needs=(dockerfile_exists,)`, the function itself, which a reader (and

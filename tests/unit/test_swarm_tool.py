@@ -1,8 +1,8 @@
-"""tools/swarm.py's reading of the engine's JSON and its decisions, with the engine faked."""
+"""swarm.py's reading of the engine's JSON and its decisions, with the engine faked."""
 
 import pytest
 
-from tools import swarm
+from softy_pinko_docker import swarm
 
 SERVICE_JSON = {
     "ID": "s1",

@@ -1,0 +1,9 @@
+# The nginx stand-in, finished on the Debian root debootstrap made and the recipe's scripts set up
+# (standins.py passes ROOTFS, and adds the stand-in's labels).
+ARG ROOTFS
+# A local image made moments before, by its cache key: no tag or digest to pin.
+# hadolint ignore=DL3006
+FROM ${ROOTFS}
+EXPOSE 80
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
