@@ -218,7 +218,7 @@ def test_a_release_that_never_turns_healthy_is_stopped_and_nothing_is_lost(relea
             [
                 sys.executable,
                 "-m",
-                "tools",
+                "softy_pinko_docker",
                 "stack",
                 "up",
                 "--task",

@@ -120,7 +120,7 @@ def check(
     task: str = "",
     name: str = "",
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Declare a check of the task whose module this is (tools.check.taskN), named for the
+    """Declare a check of the task whose module this is (check.taskN), named for the
     function; `task` and `name` declare a shared function as one task's check."""
 
     def register(function: CheckFunction) -> CheckFunction:
