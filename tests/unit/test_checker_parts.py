@@ -375,6 +375,7 @@ def test_results_json_is_exercism_shaped(tmp_path):
             "skipped": 1,
             "errors": 0,
             "duration_s": 0.1,
+            "reused": False,
         }
     ]
     failed = said["tests"][1]

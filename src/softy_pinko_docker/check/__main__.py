@@ -35,7 +35,11 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, NoReturn  # noqa: E402
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from softy_pinko_docker.check.registry import Outcome
+    from softy_pinko_docker.check.sandbox import Sandbox
+    from softy_pinko_docker.check.verdicts import Stored
 
 DOCS = "https://github.com/softy-pinko/softy-pinko-docker/blob/main/docs/check.md"
 EXIT_CODES = """\
@@ -122,6 +126,7 @@ def parse(argv: list[str], said: Words) -> argparse.Namespace:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only what did not pass, and a summary"
     )
+    verdict_options(parser)
     parser.add_argument("--list", action="store_true", help="print every check and exit")
     parser.add_argument(
         "--statements",
@@ -131,6 +136,18 @@ def parse(argv: list[str], said: Words) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--run-id", default="", help=argparse.SUPPRESS)  # the batch's, to sweep
     return parser.parse_args(argv)
+
+
+def verdict_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verdicts",
+        metavar="DIR",
+        help="keep each task's verdict in DIR and reuse it while nothing the task's checks read "
+        "has changed (its folder, the checker, its base images); default: keep none",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="with --verdicts: check every task again, and keep"
+    )
 
 
 def listing() -> str:
@@ -207,8 +224,50 @@ def what_to_check(args: argparse.Namespace, said: Words) -> tuple[Path, list[str
     return original, tasks, output
 
 
+class Kept:
+    """The verdicts --verdicts keeps: the tasks reused, and each task checked stored when done."""
+
+    def __init__(self, args: argparse.Namespace, sandbox: Sandbox):
+        from softy_pinko_docker.check.verdicts import Verdicts, task_key
+
+        self.sandbox, self.key = sandbox, task_key
+        self.store = (
+            Verdicts(Path(args.verdicts)) if args.verdicts and not args.files_only else None
+        )
+        self.fresh = args.fresh
+        self.reused: dict[str, Stored] = {}
+        self.outcomes: dict[str, list[Outcome]] = {}
+
+    def reused_outcomes(self, tasks: list[str]) -> list[Outcome]:
+        """The kept outcomes of the tasks whose key is unchanged (found on the first call)."""
+        if self.store and not self.fresh and not self.reused:
+            for task in tasks:
+                found = self.store.get(self.key(task, self.sandbox.root, self.sandbox.original))
+                if found:
+                    self.reused[task] = found
+                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.stored_at))
+                    print(f"{task}: unchanged since its check of {when}: its verdict is reused "
+                          "(--fresh checks it again)", flush=True)  # fmt: skip
+        return [o for t in tasks if t in self.reused for o in self.reused[t].outcomes]
+
+    def collect(self, shown: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
+        def collected(outcome: Outcome) -> None:
+            self.outcomes.setdefault(outcome.check.task, []).append(outcome)
+            shown(outcome)
+
+        return collected
+
+    def done(self, task: str) -> None:
+        """After a task's containers: its stack removed, then its verdict kept (the key read
+        now, when the bases it needed are here)."""
+        self.sandbox.stop(task)
+        if self.store:
+            key = self.key(task, self.sandbox.root, self.sandbox.original)
+            self.store.put(key, task, self.outcomes.get(task, []))
+
+
 def check(args: argparse.Namespace, said: Words) -> int:
-    from softy_pinko_docker.check import report
+    from softy_pinko_docker.check import CHECKS, report
     from softy_pinko_docker.check.registry import Context, Status, run_checks
     from softy_pinko_docker.check.sandbox import Sandbox
 
@@ -233,7 +292,13 @@ def check(args: argparse.Namespace, said: Words) -> int:
             if not args.quiet or outcome.status in (Status.FAIL, Status.WARN, Status.ERROR):
                 print(report.terminal_line(outcome, colour), flush=True)
 
-        outcomes = list(run_checks(tasks, context, shown, args.files_only, sandbox.stop))
+        kept = Kept(args, sandbox)
+        for outcome in kept.reused_outcomes(tasks):
+            shown(outcome)
+        to_check = [t for t in tasks if t not in kept.reused]
+        checked = run_checks(to_check, context, kept.collect(shown), args.files_only, kept.done)
+        by_id = {o.check.id: o for o in [*kept.reused_outcomes(tasks), *checked]}
+        outcomes = [by_id[c.id] for t in tasks for c in CHECKS.get(t, [])]
     seconds = time.monotonic() - started
     not_run = report.not_run(outcomes, said.files_only) if args.files_only else ""
     print()
@@ -241,7 +306,7 @@ def check(args: argparse.Namespace, said: Words) -> int:
         print(line)
     if not_run:
         print(not_run)
-    written = report.write(outcomes, str(original), seconds, output, not_run)
+    written = report.write(outcomes, str(original), seconds, output, not_run, set(kept.reused))
     report.github(outcomes, str(original))
     print(f"{report.overall(outcomes)} in {seconds:.0f}s; {', '.join(str(p) for p in written)}")
     return report.exit_code(outcomes)

@@ -9,6 +9,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,14 @@ def not_run(outcomes: list[Outcome], files_only_flag: str) -> str:
 
 
 def results(
-    outcomes: list[Outcome], repository: str, seconds: float, note: str = ""
+    outcomes: list[Outcome],
+    repository: str,
+    seconds: float,
+    note: str = "",
+    reused: Collection[str] = (),
 ) -> dict[str, Any]:
+    """What results.json holds. A task's `reused`: its verdict was kept from an earlier check of
+    the same files (--verdicts), not judged again."""
     status = overall(outcomes)
     failed = [o for o in outcomes if o.status in (Status.FAIL, Status.ERROR)]
     said = [] if status == "pass" else [f"{len(failed)} check(s) did not pass"]
@@ -125,7 +132,7 @@ def results(
         "message": "; ".join([*said, note] if note else said) or None,
         "repository": repository,
         "duration_s": round(seconds, 1),
-        "tasks": task_summaries(outcomes),
+        "tasks": [{**t, "reused": t["name"] in reused} for t in task_summaries(outcomes)],
         "tests": [
             {
                 "name": o.check.id,
@@ -233,11 +240,16 @@ def markdown(outcomes: list[Outcome], repository: str) -> str:
 
 
 def write(
-    outcomes: list[Outcome], repository: str, seconds: float, folder: Path, note: str = ""
+    outcomes: list[Outcome],
+    repository: str,
+    seconds: float,
+    folder: Path,
+    note: str = "",
+    reused: Collection[str] = (),
 ) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "results.json", folder / "junit.xml"]
-    said = results(outcomes, repository, seconds, note)
+    said = results(outcomes, repository, seconds, note, reused)
     written[0].write_text(json.dumps(said, indent=2) + "\n")
     written[1].write_bytes(junit(outcomes))
     return written
