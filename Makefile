@@ -25,6 +25,8 @@ TASKS       ?=
 LIST        ?=
 REPOS       ?=
 FILES_ONLY  ?=
+JOBS        ?=
+FRESH       ?=
 export JOB RUNNER NODES
 export REPLICAS PROXY_PORT
 
@@ -123,9 +125,9 @@ audit: bootstrap ## pip-audit of every lock (online; offline it fails, saying no
 sbom: bases ## A CycloneDX SBOM of each image in reports/sbom/ (all tasks; TASK=taskN for one)
 	@$(SOFTY) sbom $(if $(filter command line environment,$(origin TASK)),$(TASK))
 
-check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, QUIET=1, OUTPUT=dir, LIST=1; REPOS="a b" or REPOS=@file: a table)
+check: bootstrap ## The curriculum's checks on a learner's repository: REPO=path (TASKS=, FILES_ONLY=1, QUIET=1, OUTPUT=dir, LIST=1; REPOS="a b" or REPOS=@file: a table, JOBS=, FRESH=1)
 	@$(if $(LIST)$(REPO)$(REPOS),,echo "make check: name the repository: make check REPO=path/to/repository (or REPOS=\"a b\")" >&2; exit 2)
-	@$(if $(LIST),$(SOFTY) check --list,$(if $(REPOS),$(SOFTY) batch $(if $(TASKS),--tasks $(TASKS)) $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(SOFTY) check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
+	@$(if $(LIST),$(SOFTY) check --list,$(if $(REPOS),$(SOFTY) batch $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(JOBS),--jobs $(JOBS)) $(if $(FRESH),--fresh) $(if $(OUTPUT),--output "$(OUTPUT)") $(REPOS),SOFTY_PINKO_CHECK_VIA=make $(SOFTY) check $(if $(TASKS),--tasks $(TASKS)) $(if $(FILES_ONLY),--files-only) $(if $(QUIET),--quiet) $(if $(OUTPUT),--output "$(OUTPUT)") "$(REPO)"))
 
 clean: down ## Remove the stack, the project's images and reports (keeps base images)
 	@docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^softy-pinko' \

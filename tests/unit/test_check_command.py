@@ -92,7 +92,7 @@ def test_a_batch_list_that_is_not_there_is_one_line(tmp_path):
         timeout=60,
         check=False,
     )
-    assert said.returncode == 1 and said.stdout == ""
+    assert said.returncode == 2 and said.stdout == ""
     assert said.stderr == (
         f"error: @{tmp_path}/cohort.txt: no file {tmp_path}/cohort.txt: REPOS=@file names a file "
         "listing the repositories, one a line\n"

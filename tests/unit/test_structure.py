@@ -42,6 +42,7 @@ OTHER_PROCESSES = {
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
     "tests/test_check.py": "the checker, interrupted mid-build by a signal",
+    "tests/test_batch.py": "a batch stopped halfway by a signal to its process group",
     f"{PACKAGE}/check/batch.py": "a checker per repository, stopped with its process group",
 }
 

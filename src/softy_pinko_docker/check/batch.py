@@ -8,15 +8,19 @@ github:owner/name) is cloned first, with its submodules. The table, repository b
 fail, warn, the first failure's reason), is written as Markdown, CSV and an HTML page with each
 repository's failures in detail, next to each repository's own results.json and junit.xml.
 
-Usage: python -m softy_pinko_docker.check.batch [--timeout SECONDS] [--output DIR] REPO...
+Repositories are checked side by side (--jobs), and each task's verdict is kept (--cache) and
+reused while nothing it reads has changed: a batch run again re-checks only what changed, and one
+stopped halfway resumes. The exit code says whether every repository was judged.
+
+Usage: softy-pinko-check-batch [--jobs N] [--tasks LIST] [--files-only] [--fresh] REPO... (or @FILE)
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
+import concurrent.futures
+import contextlib
 import dataclasses
-import html
-import io
 import json
 import os
 import re
@@ -25,28 +29,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+
+from rich.console import Console
 
 from softy_pinko_docker import REPO, cli
 from softy_pinko_docker.check import TASKS
+from softy_pinko_docker.check.progress import Progress, estimate, shown
 from softy_pinko_docker.check.sandbox import sweep
+from softy_pinko_docker.check.table import JUDGED, Row, markdown, merged, time_spent, write
+from softy_pinko_docker.check.verdicts import Verdicts, default_folder
 from softy_pinko_docker.docker import ToolError, run
 
 TIMEOUT = 1200.0  # seconds per repository: a cold check of all seven tasks takes about 7 min
-
-
-@dataclasses.dataclass
-class Row:
-    repository: str
-    status: str  # pass, fail, error (the checker could not), timeout, unavailable (no clone)
-    seconds: float
-    tasks: dict[str, str] = dataclasses.field(default_factory=dict)  # task -> pass/fail/warn
-    first: str = ""  # the first failure: "task3.site_files: expected ..., found ..."
-    results: dict[str, Any] = dataclasses.field(default_factory=dict)
-    folder: str = ""  # where its results.json is, relative to the table
-    name: str = ""  # its folder's name and its anchor on the page
 
 
 def sources(arguments: list[str]) -> list[str]:
@@ -127,12 +124,30 @@ def clone(source: str, into: Path, timeout: float) -> str:
     return ""
 
 
-def check_one(
-    source: str, output: Path, scratch: Path, timeout: float, tasks: str = "", name: str = ""
-) -> Row:
-    """One repository checked by its own checker process, within `timeout` seconds; its results
-    in `output/name`."""
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What every repository's checker is asked, as for one repository."""
+
+    timeout: float = TIMEOUT
+    tasks: str = ""
+    files_only: bool = False
+    verdicts: Path | None = None  # where verdicts are kept and reused (None: none)
+    fresh: bool = False
+
+    def arguments(self) -> list[str]:
+        return [
+            *(["--tasks", self.tasks] if self.tasks else []),
+            *(["--files-only"] if self.files_only else []),
+            *(["--verdicts", str(self.verdicts)] if self.verdicts else []),
+            *(["--fresh"] if self.fresh else []),
+        ]
+
+
+def check_one(source: str, output: Path, scratch: Path, options: Options, name: str = "") -> Row:
+    """One repository checked by its own checker process, within the time limit; its results
+    and the checker's own output (checker.log) in `output/name`."""
     name = name or name_of(source)
+    timeout, tasks = options.timeout, options.tasks
     started = time.monotonic()
     path = Path(source).resolve()  # the checker runs from the repository's root, not from here
     asked = tasks.split(",") if tasks else TASKS  # a repository not checked: only these cells
@@ -150,18 +165,20 @@ def check_one(
         return unchecked("unavailable", "not a folder")
     run_id = secrets.token_hex(4)
     folder = output / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").unlink(missing_ok=True)  # a previous batch's is not this one's
     command = [
         sys.executable,
         "-m",
         "softy_pinko_docker.check",
-        *(["--tasks", tasks] if tasks else []),
+        *options.arguments(),
         "--output",
         str(folder),
         "--run-id",
         run_id,
         str(path),
     ]
-    if not stopped_in_time(command, timeout, scratch):
+    if not stopped_in_time(command, timeout, scratch, folder / "checker.log"):
         sweep(run_id)  # whatever the stopped checker had not removed itself
         why = f"not done within {timeout:.0f}s (a build or a server that never ends?)"
         return unchecked("timeout", why)
@@ -170,18 +187,24 @@ def check_one(
     return row
 
 
-def stopped_in_time(command: list[str], timeout: float, scratch: Path) -> bool:
-    """Run a checker to its end within `timeout`; past it, stop it as Ctrl-C would (SIGTERM to
-    its process group, the docker CLI it runs included, so that the engine cancels a build),
-    and False. A checker that does not clean up within a minute is killed."""
-    with subprocess.Popen(
-        command,
-        cwd=REPO,
-        env={**os.environ, "TMPDIR": str(scratch)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    ) as checker:
+def stopped_in_time(command: list[str], timeout: float, scratch: Path, log: Path) -> bool:
+    """Run a checker to its end within `timeout`, what it prints into `log`; past it, stop it
+    as Ctrl-C would (SIGTERM to its process group, the docker CLI it runs included, so that the
+    engine cancels a build), and False. A checker that does not clean up within a minute is
+    killed."""
+    with (
+        open(log, "wb") as written,
+        subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, "TMPDIR": str(scratch), "NO_COLOR": "1"},
+            stdout=written,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        ) as checker,
+    ):
+        with RUNNING_LOCK:
+            RUNNING.add(checker.pid)
         try:
             checker.wait(timeout=timeout)
             return True
@@ -193,13 +216,28 @@ def stopped_in_time(command: list[str], timeout: float, scratch: Path) -> bool:
                 os.killpg(checker.pid, signal.SIGKILL)
                 checker.wait()
             return False
+        finally:
+            with RUNNING_LOCK:
+                RUNNING.discard(checker.pid)
+
+
+# The checkers running now (their process groups): a stopped batch stops them, as Ctrl-C would.
+RUNNING: set[int] = set()
+RUNNING_LOCK = threading.Lock()
+
+
+def stop_running() -> None:
+    with RUNNING_LOCK:
+        for pid in RUNNING:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
 
 
 def row_of(source: str, folder: Path, output: Path, seconds: float) -> Row:
     try:
         results = json.loads((folder / "results.json").read_text())
     except (OSError, ValueError):
-        return Row(source, "error", seconds, first="the checker wrote no results.json")
+        return Row(source, "error", seconds, first=f"the checker stopped: {last_words(folder)}")
     row = Row(
         source, results["status"], seconds, results=results, folder=str(folder.relative_to(output))
     )
@@ -213,121 +251,141 @@ def row_of(source: str, folder: Path, output: Path, seconds: float) -> Row:
     return row
 
 
-# --- the table ---------------------------------------------------------------------------------
-def markdown(rows: list[Row]) -> str:
-    lines = [
-        "| repository | " + " | ".join(TASKS) + " | first failure |",
-        "|---|" + "---|" * len(TASKS) + "---|",
-    ]
-    for row in rows:
-        cells = [row.tasks.get(t, row.status if not row.tasks else "-") for t in TASKS]
-        first = row.first.replace("|", "\\|")
-        lines.append(f"| {row.repository} | " + " | ".join(cells) + f" | {first} |")
-    return "\n".join(lines) + "\n"
+def last_words(folder: Path) -> str:
+    """Why a checker ended without results: the last line it printed (its one-line reason)."""
+    try:
+        lines = (folder / "checker.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    return lines[-1].strip() if lines else "it printed nothing"
 
 
-def comma_separated(rows: list[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["repository", "status", "seconds", *TASKS, "first_failure"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.repository,
-                row.status,
-                f"{row.seconds:.0f}",
-                *[row.tasks.get(t, "") for t in TASKS],
-                row.first,
-            ]
-        )
-    return out.getvalue()
+def shard(named: dict[str, str], which: str | None) -> dict[str, tuple[str, int]]:
+    """Each repository's folder name and its place in the whole list; with `which` (I/N), only
+    the I-th of N parts: every N-th repository from the I-th, so the parts are even."""
+    placed = {source: (name, index) for index, (source, name) in enumerate(named.items())}
+    if not which:
+        return placed
+    part, _, parts = which.partition("/")
+    if not (part.isdigit() and parts.isdigit() and 1 <= int(part) <= int(parts)):
+        raise ToolError(f"--shard {which}: I/N, with 1 <= I <= N (2/4: the second of four)")
+    return dict(list(placed.items())[int(part) - 1 :: int(parts)])
 
 
-STYLE = """body{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.35rem .6rem;text-align:left}
-.pass{background:#e3f6e5}.fail,.error,.timeout,.unavailable{background:#fde2e1}.warn{background:#fff4d6}
-details{margin:.6rem 0}code{background:#f4f4f4;padding:0 .2rem}"""
+def default_jobs() -> tuple[int, str]:
+    """How many repositories at once, and why: one per core, at most one per 4 GiB (a
+    checker's stacks, builds and browser), and at most four."""
+    cores = os.cpu_count() or 1
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    gib = pages / 2**30
+    jobs = max(1, min(cores, int(gib // 4), 4))
+    return jobs, f"{cores} cores, {gib:.0f} GiB: one per core, at most one per 4 GiB, and 4"
 
 
-def page(rows: list[Row]) -> str:
-    def cell(value: str) -> str:
-        return f'<td class="{html.escape(value)}">{html.escape(value)}</td>'
+def check_all(
+    named: dict[str, tuple[str, int]], output: Path, options: Options, jobs: int, console: Console
+) -> list[Row]:
+    """Every repository checked, `jobs` at a time, each by its own checker; rows in the order
+    the repositories were named, whatever order they finish in."""
+    durations = Verdicts(options.verdicts).durations() if options.verdicts else {}
+    asked = options.tasks.split(",") if options.tasks else TASKS
+    per_repository = estimate(durations, asked) if not options.files_only else 5.0
+    tracker = Progress(len(named), jobs, per_repository, console)
+    with (
+        tempfile.TemporaryDirectory(prefix="softy-pinko-batch-", ignore_cleanup_errors=True) as tmp,
+        shown(tracker),
+        concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
 
-    head = "".join(f"<th>{t}</th>" for t in TASKS)
-    body = []
-    for row in rows:
-        cells = "".join(cell(row.tasks.get(t, row.status if not row.tasks else "-")) for t in TASKS)
-        link = f'<a href="#{html.escape(row.name)}">{html.escape(row.repository)}</a>'
-        body.append(f"<tr><td>{link}</td>{cells}<td>{html.escape(row.first)}</td></tr>")
-    details = [detail(row) for row in rows]
-    return (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>softy-pinko-check</title>"
-        f"<style>{STYLE}</style><h1>softy-pinko-check: {len(rows)} repositories</h1>"
-        f"<table id=summary><tr><th>repository</th>{head}<th>first failure</th></tr>"
-        f"{''.join(body)}</table>{''.join(details)}</html>\n"
-    )
+        def one(source: str, name: str, index: int) -> Row:
+            tracker.started(name, output / name / "checker.log")
+            row = check_one(source, output, Path(tmp), options, name)
+            row.index = index
+            first = f": {row.first}" if row.first else ""
+            tracker.finished(name, f"{source}: {row.status} in {row.seconds:.0f}s{first}")
+            return row
 
-
-def detail(row: Row) -> str:
-    tests = [t for t in row.results.get("tests", []) if t["status"] in ("fail", "warn", "error")]
-    items = "".join(
-        f"<li class={html.escape(t['status'])}><code>{html.escape(t['name'])}</code> "
-        f"{html.escape(t['message'] or '')}<br>fix: {html.escape(t['fix'] or '')}"
-        + (
-            f" (<code>{html.escape(t['file'])}{':' + str(t['line']) if t['line'] else ''}</code>)"
-            if t["file"]
-            else ""
-        )
-        + "</li>"
-        for t in tests
-    )
-    files = (
-        f' · <a href="{html.escape(row.folder)}/results.json">results.json</a>'
-        if row.folder
-        else ""
-    )
-    return (
-        f'<details id="{html.escape(row.name)}" open><summary>'
-        f"{html.escape(row.repository)}: {row.status}, {row.seconds:.0f}s{files}</summary>"
-        f"<ul>{items or '<li>every check passed</li>' if row.results else html.escape(row.first)}"
-        "</ul></details>"
-    )
+        futures = [pool.submit(one, source, *placed) for source, placed in named.items()]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:  # Ctrl-C, SIGTERM: what is running stops and cleans up, then this
+            pool.shutdown(cancel_futures=True, wait=False)
+            stop_running()
+            raise
 
 
-def write(rows: list[Row], output: Path) -> list[Path]:
-    written = [output / "batch.md", output / "batch.csv", output / "batch.html"]
-    written[0].write_text(markdown(rows))
-    written[1].write_text(comma_separated(rows))
-    written[2].write_text(page(rows))
-    return written
+def interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
-def main(argv: list[str]) -> int:
+def parse(argv: list[str]) -> argparse.Namespace:
+    jobs, why = default_jobs()
     parser = cli.parser(argv, "softy_pinko_docker.check.batch", __doc__.splitlines()[0])
-    parser.add_argument("repositories", nargs="+", help="folders, URLs, or @file (one a line)")
+    parser.add_argument("repositories", nargs="*", help="folders, URLs, or @file (one a line)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per repository")
     parser.add_argument("--output", default="reports/check", help="where the table goes")
     parser.add_argument("--tasks", default="", help="comma-separated, as for one repository")
+    parser.add_argument("--files-only", action="store_true", help="read the files only")
+    parser.add_argument(
+        "--jobs", type=int, default=jobs, help=f"repositories at once (default: {jobs}; {why})"
+    )
+    parser.add_argument(
+        "--cache",
+        default=str(default_folder()),
+        help="where each task's verdict is kept, and reused while nothing it reads changed "
+        "(default: %(default)s); a stopped batch run again resumes from there",
+    )
+    parser.add_argument("--fresh", action="store_true", help="check every task again")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="check only the I-th of N parts of the list (1/4: the 1st, 5th, 9th, ...)",
+    )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="DIR",
+        help="check nothing: merge the tables of shards checked apart into one",
+    )
     args = parser.parse_args(argv[1:])
+    if bool(args.repositories) == bool(args.merge):
+        raise ToolError("name the repositories to check, or --merge the shards' folders")
+    if args.jobs < 1:
+        raise ToolError(f"--jobs {args.jobs}: at least 1")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    """Exit 0 when every repository was judged (pass or fail), 1 when one could not be (its
+    reason in the table and on the last lines), 2 when the batch itself could not run."""
+    try:
+        return grade(argv)
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def grade(argv: list[str]) -> int:
+    args = parse(argv)
+    signal.signal(signal.SIGTERM, interrupted)  # CI cancelling the job: stopped as by Ctrl-C
     output = Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
-    rows = []
-    with tempfile.TemporaryDirectory(
-        prefix="softy-pinko-batch-", ignore_cleanup_errors=True
-    ) as tmp:
-        named = folder_names(sources(args.repositories))
-        for source, name in named.items():
-            print(f"checking {source} ...", flush=True)
-            row = check_one(source, output, Path(tmp), args.timeout, args.tasks, name)
-            print(
-                f"  {row.status} in {row.seconds:.0f}s" + (f": {row.first}" if row.first else ""),
-                flush=True,
-            )
-            rows.append(row)
+    if args.merge:
+        rows = merged([Path(shard) for shard in args.merge], output)
+    else:
+        options = Options(args.timeout, args.tasks, args.files_only, Path(args.cache), args.fresh)
+        named = shard(folder_names(sources(args.repositories)), args.shard)
+        console = Console(highlight=False)
+        console.print(f"checking {len(named)} repositories, {args.jobs} at a time")
+        rows = check_all(named, output, options, args.jobs, console)
     written = write(rows, output)
     print(markdown(rows))
+    print(time_spent(rows))
     print(", ".join(str(p) for p in written))
-    return 0
+    unjudged = [row for row in rows if row.status not in JUDGED]
+    for row in unjudged:
+        print(f"not judged: {row.repository}: {row.status}: {row.first}", file=sys.stderr)
+    return 1 if unjudged else 0
 
 
 def entry() -> None:
