@@ -29,6 +29,10 @@ UPLOAD = re.search(
     r"actions/upload-artifact@[0-9a-f]{40}", (REPO / ".github/workflows/check.yml").read_text()
 )[0]
 UPLOAD_STAND_IN = REPO / ".github/act/upload-artifact"
+DOWNLOAD = re.search(
+    r"actions/download-artifact@[0-9a-f]{40}", (REPO / ".github/workflows/cohort.yml").read_text()
+)[0]
+DOWNLOAD_STAND_IN = REPO / ".github/act/download-artifact"
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +122,48 @@ def test_a_defect_makes_it_red_with_the_annotation_on_the_learner_s_line(checker
     assert "status=fail" in output
     results = json.loads((uploaded / "results.json").read_text())  # uploaded although it failed
     assert results["status"] == "fail"
+
+
+# --- a cohort on a matrix of runners ------------------------------------------------------------
+def test_a_cohort_checked_in_two_shards_merges_into_one_table(checker, tmp_path):
+    """The reviewer's workflow (cohort.yml) under act: four repositories (this one's task0, one
+    with a misspelled greeting, one that is not there) in two shards, merged in the list's
+    order; the merge job is red, since one repository could not be judged, and says which."""
+    learners = tmp_path / "learners"
+    for name in ("ada", "bob", "cy"):
+        shutil.copytree(REPO / "task0", learners / name / "task0")
+    greeting = learners / "bob/task0/Dockerfile"
+    greeting.write_text(greeting.read_text().replace('"Hello, World!"', '"Hello World!"'))
+    listed = [learners / "ada", learners / "bob", learners / "nobody", learners / "cy"]
+    reviewer = tmp_path / "reviewer"
+    (reviewer / ".github/workflows").mkdir(parents=True)
+    shutil.copy(REPO / ".github/workflows/cohort.yml", reviewer / ".github/workflows")
+    (reviewer / "cohort.txt").write_text("".join(f"{path}\n" for path in listed))
+    git = ["git", "-C", str(reviewer), "-c", "user.name=r", "-c", "user.email=r@example"]
+    run([*git, "init", "--quiet"])
+    run([*git, "add", "--all"])
+    run([*git, "commit", "--quiet", "--message", "the cohort"])
+    artifacts = tmp_path / "artifacts"
+    said = run(
+        [str(REPO / ".venv/bin/act"), "workflow_dispatch", "-P", "ubuntu-24.04=-self-hosted"]
+        + ["-W", ".github/workflows/cohort.yml"]
+        + ["--input", "shards=2", "--input", "tasks=task0", "--input", f"checker={checker}"]
+        + ["--local-repository", f"{UPLOAD}={UPLOAD_STAND_IN}"]
+        + ["--local-repository", f"{DOWNLOAD}={DOWNLOAD_STAND_IN}"]
+        + ["--env", f"STAND_IN_ARTIFACTS={artifacts}"],
+        cwd=reviewer,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        inherit_env=False,
+        check=False,
+        timeout=900,
+    )
+    output = said.stdout + said.stderr
+    assert said.returncode != 0 and "not judged:" in output, output[-3000:]
+    assert sorted(p.name for p in artifacts.iterdir()) == [
+        "cohort", "cohort-shard-1", "cohort-shard-2"
+    ], output[-3000:]  # fmt: skip
+    table = (artifacts / "cohort/batch.md").read_text().splitlines()[2:]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in table] == [str(p) for p in listed]
+    assert [row.split(" | ")[1] for row in table] == ["pass", "fail", "unavailable", "pass"]
+    for written in ("batch.html", "batch.csv", "time.md", "ada/results.json"):
+        assert (artifacts / "cohort" / written).is_file(), written
