@@ -5,9 +5,11 @@ The stack runs as `sp-test-swarm` on a free port, with 3 API replicas, through t
 the engine is in none, and then left again; the module's teardown asserts it.
 """
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -136,17 +138,40 @@ def test_round_robin_is_even_across_swarm_replicas(swarm_stack):
 WALL_MINUS_MONOTONIC = time.time() - time.monotonic()
 
 
-def _healthy_since(container: Container) -> float:
-    """Wall-clock time the container turned healthy: the end of its first passing healthcheck,
-    in the engine's own record of it; Swarm adds a task to the service's DNS only after that.
-    Swarm's task timestamp says the same, but later when its agent reports late (a loaded
-    machine: 12 s seen), and the engine keeps only the last five probes: the earlier of the two
-    is the closest known upper bound, and exact while the first probe is still in the log."""
-    task = next(t for t in swarm.tasks(STACK) if t.container_id == container.id)
-    assert task.state == "running", task
-    probes = docker_json("inspect", "--format", "{{json .State.Health.Log}}", container.id)
-    passed = [swarm.unix_time(p["End"]) for p in probes if p["ExitCode"] == 0]
-    return min([task.since, *passed[:1]])
+class HealthEvents:
+    """The engine's health events as they happen: each container's first turn to healthy, to the
+    nanosecond. (Its health log keeps only the last five probes, ten seconds at this stack's
+    interval, and Swarm's task times lag when its agent reports late: 12 s and 22 s seen on a
+    loaded machine, which made a replica look as if it served before it was healthy.)"""
+
+    def __init__(self) -> None:
+        self.healthy: dict[str, float] = {}
+        self._events = subprocess.Popen(
+            ["docker", "events", "--format", "{{json .}}", "--filter", "type=container"]
+            + ["--filter", "event=health_status"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._events.stdout is not None
+        for line in self._events.stdout:
+            event = json.loads(line)
+            if event["Action"] == "health_status: healthy":
+                self.healthy.setdefault(event["id"], event["timeNano"] / 1e9)
+
+    def since(self, container: Container) -> float:
+        wait_until(lambda: container.id in self.healthy, 10, f"{container.name}'s healthy event")
+        return self.healthy[container.id]
+
+    def close(self) -> None:
+        self._events.terminate()
+        self._events.wait(timeout=10)
+        self._reader.join(timeout=10)
+        if self._events.stdout:
+            self._events.stdout.close()
 
 
 def _served_after(load: Load, hostnames: set[str], since: float) -> set[str]:
@@ -162,7 +187,11 @@ def three_replicas_after(swarm_stack):
     wait_serving(f"{swarm_stack.url}/api/hello", 3)
 
 
-def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack, three_replicas_after):
+def test_scaling_up_and_down_under_load_costs_no_request(
+    swarm_stack, three_replicas_after, request
+):
+    health = HealthEvents()
+    request.addfinalizer(health.close)
     with Load(f"{swarm_stack.url}/api/hello", max_seconds=150) as load:
         load.wait_for(200)
         before = swarm_stack.hostnames()
@@ -178,7 +207,7 @@ def test_scaling_up_and_down_under_load_costs_no_request(swarm_stack, three_repl
         for replica in swarm_stack.replicas():
             if replica.hostname in added:
                 first = min(r.at for r in load.records if r.served_by == replica.hostname)
-                lead = _healthy_since(replica) - (first + WALL_MINUS_MONOTONIC)
+                lead = health.since(replica) - (first + WALL_MINUS_MONOTONIC)
                 print(f"\nnew replica {replica.hostname}: first request {-lead:+.2f}s from healthy")
                 assert lead <= 0.1, f"{replica.hostname} served {lead:.2f}s before it was healthy"
         docker("service", "scale", "--detach", f"{BACK_END}=2")
