@@ -607,3 +607,33 @@ def test_which_service_plays_which_role(tmp_path, services, roles):
     ctx = Context("task5", tmp_path, tmp_path, None)
     ctx.model = {"services": services}
     assert composefile.find_roles(ctx) == roles
+
+
+# --- task6's turns ---------------------------------------------------------------------------
+class _Replica:
+    def __init__(self, name: str):
+        self.name = name
+
+
+@pytest.mark.parametrize(
+    ("measures", "judged"),
+    [
+        # A replica kept aside by one Nginx worker (fail_timeout) is back in the next measure.
+        ([["2"] * 12, ["1", "2"] * 6], ["1", "2"] * 6),
+        # A proxy that knows one replica is uneven all along: the last measure is the verdict's.
+        ([["2"] * 12] * 50, ["2"] * 12),
+        # A failed request is a verdict at once, never measured away.
+        ([["2"] * 11 + ["!"], ["1", "2"] * 6], ["2"] * 11 + ["!"]),
+    ],
+    ids=["kept aside, then in turn", "uneven all along", "a failed request"],
+)
+def test_task6_measures_uneven_turns_again_before_judging(monkeypatch, measures, judged):
+    from softy_pinko_docker.check import task6
+
+    given = iter(measures)
+    clock = iter(range(0, 1000))
+    monkeypatch.setattr(task6.probes, "replica_sequence", lambda *_: next(given))
+    monkeypatch.setattr(task6.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(task6.time, "sleep", lambda _: None)
+    replicas = [_Replica("1"), _Replica("2")]
+    assert task6._turns("http://proxy/api/hello", replicas) == judged  # type: ignore[arg-type]
