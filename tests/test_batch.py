@@ -43,14 +43,16 @@ def cohort(tmp_path: Path) -> list[str]:
     return [str(tmp_path / "ada"), str(tmp_path / "bob"), str(tmp_path / "nobody")]
 
 
-def batch(tmp_path: Path, *args: str, output: str = "table") -> subprocess.CompletedProcess[str]:
+def batch(
+    tmp_path: Path, *args: str, output: str = "table", tasks: str = TASKS
+) -> subprocess.CompletedProcess[str]:
     said = run(
         [
             sys.executable,
             "-m",
             "softy_pinko_docker.check.batch",
             "--tasks",
-            TASKS,
+            tasks,
             "--cache",
             str(tmp_path / "verdicts"),
             "--output",
@@ -107,6 +109,19 @@ def test_a_rerun_reuses_every_verdict_and_a_change_rechecks_its_task_alone(tmp_p
     # --fresh checks everything again (and keeps it).
     fresh = batch(tmp_path, "--fresh", *repositories, output="fresh")
     assert reused(tmp_path, "fresh", "ada") == {"task0": False, "task1": False}, fresh.stdout
+
+
+def test_a_task_whose_stack_the_checker_starts_is_reused_too(tmp_path):
+    # The checks of task4 to task6 write a Compose file into the sandbox's copy of the task: the
+    # key is read before they run, or a rerun would never find what the first run kept.
+    shutil.copytree(REPO / "task4", tmp_path / "ada/task4")
+    first = batch(tmp_path, str(tmp_path / "ada"), output="first", tasks="task4")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert reused(tmp_path, "first", "ada") == {"task4": False}
+    again = batch(tmp_path, str(tmp_path / "ada"), output="again", tasks="task4")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert reused(tmp_path, "again", "ada") == {"task4": True}
+    assert (tmp_path / "first/batch.md").read_text() == (tmp_path / "again/batch.md").read_text()
 
 
 def test_a_batch_stopped_halfway_resumes_from_what_it_kept(tmp_path):

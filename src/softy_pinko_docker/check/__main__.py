@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from softy_pinko_docker.check.registry import Outcome
     from softy_pinko_docker.check.sandbox import Sandbox
-    from softy_pinko_docker.check.verdicts import Stored
+    from softy_pinko_docker.check.verdicts import Stored, Verdicts
 
 DOCS = "https://github.com/softy-pinko/softy-pinko-docker/blob/main/docs/check.md"
 EXIT_CODES = """\
@@ -227,27 +227,34 @@ def what_to_check(args: argparse.Namespace, said: Words) -> tuple[Path, list[str
 class Kept:
     """The verdicts --verdicts keeps: the tasks reused, and each task checked stored when done."""
 
-    def __init__(self, args: argparse.Namespace, sandbox: Sandbox):
-        from softy_pinko_docker.check.verdicts import Verdicts, task_key
+    def __init__(self, args: argparse.Namespace, sandbox: Sandbox, tasks: list[str]):
+        from softy_pinko_docker.check.verdicts import Verdicts, task_inputs
 
-        self.sandbox, self.key = sandbox, task_key
+        self.sandbox = sandbox
         self.store = (
             Verdicts(Path(args.verdicts)) if args.verdicts and not args.files_only else None
         )
-        self.fresh = args.fresh
+        # Read now, from the copy as the repository has it, before any check writes into it.
+        self.inputs = (
+            {t: task_inputs(t, sandbox.root, sandbox.original) for t in tasks} if self.store else {}
+        )
         self.reused: dict[str, Stored] = {}
         self.outcomes: dict[str, list[Outcome]] = {}
+        if self.store and not args.fresh:
+            self.look_up(self.store, tasks)
+
+    def look_up(self, store: Verdicts, tasks: list[str]) -> None:
+        """The tasks whose key is unchanged, once, before anything is checked (after, the
+        verdicts just stored would look reused)."""
+        for task in tasks:
+            found = store.get(self.inputs[task].key())
+            if found:
+                self.reused[task] = found
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.stored_at))
+                print(f"{task}: unchanged since its check of {when}: its verdict is reused "
+                      "(--fresh checks it again)", flush=True)  # fmt: skip
 
     def reused_outcomes(self, tasks: list[str]) -> list[Outcome]:
-        """The kept outcomes of the tasks whose key is unchanged (found on the first call)."""
-        if self.store and not self.fresh and not self.reused:
-            for task in tasks:
-                found = self.store.get(self.key(task, self.sandbox.root, self.sandbox.original))
-                if found:
-                    self.reused[task] = found
-                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.stored_at))
-                    print(f"{task}: unchanged since its check of {when}: its verdict is reused "
-                          "(--fresh checks it again)", flush=True)  # fmt: skip
         return [o for t in tasks if t in self.reused for o in self.reused[t].outcomes]
 
     def collect(self, shown: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
@@ -258,12 +265,10 @@ class Kept:
         return collected
 
     def done(self, task: str) -> None:
-        """After a task's containers: its stack removed, then its verdict kept (the key read
-        now, when the bases it needed are here)."""
+        """After a task's containers: its stack removed, then its verdict kept."""
         self.sandbox.stop(task)
         if self.store:
-            key = self.key(task, self.sandbox.root, self.sandbox.original)
-            self.store.put(key, task, self.outcomes.get(task, []))
+            self.store.put(self.inputs[task].key(), task, self.outcomes.get(task, []))
 
 
 def check(args: argparse.Namespace, said: Words) -> int:
@@ -292,7 +297,7 @@ def check(args: argparse.Namespace, said: Words) -> int:
             if not args.quiet or outcome.status in (Status.FAIL, Status.WARN, Status.ERROR):
                 print(report.terminal_line(outcome, colour), flush=True)
 
-        kept = Kept(args, sandbox)
+        kept = Kept(args, sandbox, tasks)
         for outcome in kept.reused_outcomes(tasks):
             shown(outcome)
         to_check = [t for t in tasks if t not in kept.reused]

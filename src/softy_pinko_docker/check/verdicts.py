@@ -64,8 +64,8 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def base_ids(folder: Path) -> list[str]:
-    """`reference=ID` of each base the folder's Dockerfiles name (`=missing` when not here)."""
+def base_references(folder: Path) -> list[str]:
+    """The bases the folder's Dockerfiles name."""
     bases: set[str] = set()
     for path in sorted(folder.rglob("*")):
         if path.is_file() and "Dockerfile" in path.name:
@@ -73,13 +73,28 @@ def base_ids(folder: Path) -> list[str]:
                 bases.update(dockerfiles.bases(dockerfiles.read(path)))
             except Exception:  # noqa: BLE001 - a Dockerfile the checks will judge: no base
                 continue
-    return [f"{ref}={(image(ref) or Missing).id}" for ref in sorted(bases)]
+    return sorted(bases)
 
 
-def task_key(task: str, root: Path, original: Path) -> str:
-    """The key of everything the task's checks read (see the module's docstring)."""
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What a task's checks read, taken before they run: they write into the sandbox's copy (a
+    stack's Compose file), which a key read after them would count as a change."""
+
+    parts: tuple[str, ...]
+    bases: tuple[str, ...]
+
+    def key(self) -> str:
+        """The key, with the bases' IDs as they are now: after a check, the IDs of the bases it
+        needed (a stand-in may have been built meanwhile), `=missing` for one not here."""
+        ids = [f"{ref}={(image(ref) or Missing).id}" for ref in self.bases]
+        return hashlib.sha256("\0".join([*self.parts, *ids]).encode()).hexdigest()[:32]
+
+
+def task_inputs(task: str, root: Path, original: Path) -> Inputs:
+    """Everything the task's checks read (see the module's docstring)."""
     gitmodules = original / ".gitmodules"
-    parts = [
+    parts = (
         checker_digest(),
         task,
         tree_digest(root / task),
@@ -87,9 +102,8 @@ def task_key(task: str, root: Path, original: Path) -> str:
         repr(files.submodules(original)),
         files.origin_owner(original),
         files.nested_tasks(original),
-        *base_ids(root / task),
-    ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    )
+    return Inputs(parts, tuple(base_references(root / task)))
 
 
 @dataclasses.dataclass
