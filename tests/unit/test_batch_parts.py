@@ -37,6 +37,12 @@ def test_outside_a_terminal_each_finished_repository_is_one_plain_line(tmp_path)
     shown.finished("ada", "ada: pass in 12s")
     assert out.getvalue() == "[1/2] ada: pass in 12s\n"
     assert shown.left_s() == 30.0
+    # A long line stays one line in an 80-column log, and a learner's brackets are not markup.
+    narrow = io.StringIO()
+    shown = progress.Progress(1, 1, 30.0, Console(file=narrow, force_terminal=False, width=80))
+    line = "bob: fail in 9s: task1.builds: expected [bold]pip3 install[/bold] to succeed, " * 2
+    shown.finished("bob", line)
+    assert narrow.getvalue() == f"[1/1] {line}\n"
 
 
 def test_a_batch_where_a_repository_was_not_judged_exits_1_and_says_why(tmp_path, capsys):

@@ -58,7 +58,14 @@ class Progress:
             self.running.pop(name, None)
             self.done += 1
             if not self.console.is_terminal:
-                self.console.print(f"[{self.done}/{self.total}] {line}", highlight=False)
+                # One line each however long, as a log is read (and grepped); the checker's
+                # words as they are, never markup.
+                self.console.print(
+                    f"[{self.done}/{self.total}] {line}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
 
     def left_s(self) -> float:
         """The work not done yet, spread over the workers: the repositories not started, and
