@@ -187,11 +187,18 @@ def three_replicas_after(swarm_stack):
     wait_serving(f"{swarm_stack.url}/api/hello", 3)
 
 
+@pytest.fixture
+def health_events():
+    events = HealthEvents()
+    try:
+        yield events
+    finally:
+        events.close()
+
+
 def test_scaling_up_and_down_under_load_costs_no_request(
-    swarm_stack, three_replicas_after, request
+    swarm_stack, three_replicas_after, health_events
 ):
-    health = HealthEvents()
-    request.addfinalizer(health.close)
     with Load(f"{swarm_stack.url}/api/hello", max_seconds=150) as load:
         load.wait_for(200)
         before = swarm_stack.hostnames()
@@ -207,7 +214,7 @@ def test_scaling_up_and_down_under_load_costs_no_request(
         for replica in swarm_stack.replicas():
             if replica.hostname in added:
                 first = min(r.at for r in load.records if r.served_by == replica.hostname)
-                lead = health.since(replica) - (first + WALL_MINUS_MONOTONIC)
+                lead = health_events.since(replica) - (first + WALL_MINUS_MONOTONIC)
                 print(f"\nnew replica {replica.hostname}: first request {-lead:+.2f}s from healthy")
                 assert lead <= 0.1, f"{replica.hostname} served {lead:.2f}s before it was healthy"
         docker("service", "scale", "--detach", f"{BACK_END}=2")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -610,11 +611,6 @@ def test_which_service_plays_which_role(tmp_path, services, roles):
 
 
 # --- task6's turns ---------------------------------------------------------------------------
-class _Replica:
-    def __init__(self, name: str):
-        self.name = name
-
-
 @pytest.mark.parametrize(
     ("measures", "judged"),
     [
@@ -635,5 +631,5 @@ def test_task6_measures_uneven_turns_again_before_judging(monkeypatch, measures,
     monkeypatch.setattr(task6.probes, "replica_sequence", lambda *_: next(given))
     monkeypatch.setattr(task6.time, "monotonic", lambda: float(next(clock)))
     monkeypatch.setattr(task6.time, "sleep", lambda _: None)
-    replicas = [_Replica("1"), _Replica("2")]
+    replicas = [SimpleNamespace(name="1"), SimpleNamespace(name="2")]
     assert task6._turns("http://proxy/api/hello", replicas) == judged  # type: ignore[arg-type]

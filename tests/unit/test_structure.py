@@ -38,7 +38,7 @@ OTHER_PROCESSES = {
     f"{PACKAGE}/sbom.py": "`docker export`, hundreds of MB of tar streamed into tarfile",
     "tests/test_loadtest.py": "Locust, run in the background while the test deploys",
     "tests/test_deploy.py": "the stack subcommand, exactly as `make up` runs it",
-    "tests/test_swarm.py": "the swarm subcommand, exactly as `make swarm-up` runs it",
+    "tests/test_swarm.py": "the swarm subcommand as `make swarm-up` runs it; `docker events`, live",
     "tests/test_curriculum.py": "the curriculum's commands, verbatim, under a pseudo-terminal",
     "tests/unit/test_structure.py": "git ls-files",
     "tests/test_check.py": "the checker, interrupted mid-build by a signal",
